@@ -1,0 +1,13 @@
+/*
+ * tether: stackful fibers that die cleanly.
+ *
+ * The umbrella header. Everything the library exports is declared in the
+ * topic headers it includes; nothing else is exported.
+ */
+#ifndef TETHER_H
+#define TETHER_H
+
+#include <tether/common.h>
+#include <tether/fiber.h>
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * Conventions shared by every tether header.
+ *
+ * Errors. Every function that can fail returns an int: zero or a positive
+ * status on success, a negative errno value on failure. The values used:
+ *
+ *   -EINVAL   an argument is invalid (NULL where an object is required,
+ *             unknown flags)
+ *   -ERANGE   a size is outside its documented bounds
+ *   -ENOMEM   the memory for a fiber or its stack could not be mapped
+ *   -EBUSY    the fiber is running (on this thread or another one)
+ *   -EDEADLK  the fiber is the caller or one of the fibers that resumed it
+ *   -ESRCH    the fiber has finished: there is nothing left to resume
+ *   -EPERM    the call is only valid on a fiber, and the caller is not on one
+ *
+ * tether_strerror() turns any of these into a message.
+ */
+#ifndef TETHER_COMMON_H
+#define TETHER_COMMON_H
+
+#ifdef __cplusplus
+#define TETHER_BEGIN_DECLS extern "C" {
+#define TETHER_END_DECLS }
+#else
+#define TETHER_BEGIN_DECLS
+#define TETHER_END_DECLS
+#endif
+
+#if defined(__GNUC__)
+#define TETHER_API __attribute__((visibility("default")))
+#else
+#define TETHER_API
+#endif
+
+TETHER_BEGIN_DECLS
+
+/*
+ * A static, human-readable description of a tether return code: a
+ * negative errno value, zero, or a positive tether_state. Never NULL.
+ */
+TETHER_API const char *tether_strerror(int code);
+
+TETHER_END_DECLS
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * Fibers: create, resume, yield, return, destroy.
+ *
+ * A fiber runs a function on its own stack. The thread (or fiber) that
+ * calls tether_fiber_resume() is the fiber's host for as long as the
+ * fiber runs; when the fiber yields or returns, resume returns in the
+ * host. Fibers nest: a fiber may resume another fiber, and becomes its
+ * host.
+ *
+ * Threads. Any number of threads may run fibers at once. A fiber that is
+ * READY or YIELDED may be resumed by any thread, not only the one that
+ * created it or ran it last. Code running on a fiber must then not keep
+ * the address of a thread-local variable across a tether_yield() (the
+ * compiler may cache such addresses, errno's included: read errno before
+ * yielding, not after). Two threads that resume the same fiber at once
+ * are safe: one of them runs it, the other gets -EBUSY.
+ *
+ * States. A fiber starts READY. resume makes it RUNNING; it leaves
+ * RUNNING by yielding (YIELDED, resumable) or returning (RETURNED,
+ * final). FAULTED and TERMINATED are final states reached by faults and
+ * termination. Every other transition is refused with an error code.
+ *
+ * Lifetime. tether_fiber_destroy() frees a fiber that is not running. It
+ * does not run anything left on the fiber's stack: a YIELDED fiber's
+ * pending cleanups are discarded.
+ */
+#ifndef TETHER_FIBER_H
+#define TETHER_FIBER_H
+
+#include <stddef.h>
+#include <tether/common.h>
+
+TETHER_BEGIN_DECLS
+
+typedef struct tether_fiber tether_fiber;
+
+/*
+ * A fiber's entry function. `arg` is the argument given to
+ * tether_fiber_create(); `in` is the value given to the first
+ * tether_fiber_resume(). Its return value comes out of the resume that
+ * sees the fiber return.
+ */
+typedef void *(*tether_fn)(void *arg, void *in);
+
+/* The states of a fiber. The positive values double as resume results. */
+typedef enum tether_state {
+    TETHER_READY = 0,      /* created, never resumed */
+    TETHER_YIELDED = 1,    /* suspended in tether_yield(); resumable */
+    TETHER_RETURNED = 2,   /* the entry function returned; final */
+    TETHER_FAULTED = 3,    /* stopped by a fault; final */
+    TETHER_TERMINATED = 4, /* stopped by termination; final */
+    TETHER_RUNNING = 5     /* on a CPU now, or hosting a nested fiber */
+} tether_state;
+
+/* Stack geometry defaults and bounds, in bytes (rounded up to pages). */
+#define TETHER_STACK_SIZE_DEFAULT (1024u * 1024u)
+#define TETHER_STACK_SIZE_MIN (16u * 1024u)
+#define TETHER_STACK_SIZE_MAX (1024ul * 1024u * 1024u)
+#define TETHER_GUARD_SIZE_DEFAULT (64u * 1024u)
+#define TETHER_GUARD_SIZE_MIN 1u /* rounded up: at least one page */
+#define TETHER_GUARD_SIZE_MAX (256ul * 1024u * 1024u)
+
+/*
+ * Guard pages are installed with madvise(MADV_GUARD_INSTALL) where the
+ * running kernel has it (Linux 6.13 and later: no extra mapping per
+ * stack), else with mprotect(PROT_NONE) (one extra mapping per stack;
+ * Linux's default vm.max_map_count allows about 32,000 such stacks).
+ * This flag, or TETHER_GUARD=mprotect in the environment, forces
+ * mprotect.
+ */
+#define TETHER_FIBER_GUARD_MPROTECT 0x1u
+
+/*
+ * Options for tether_fiber_create(). Zero-initialise and set what you
+ * need: a zero field means the default. Passing NULL means all defaults.
+ */
+typedef struct tether_fiber_opts {
+    size_t stack_size; /* usable stack: 0 = TETHER_STACK_SIZE_DEFAULT */
+    size_t guard_size; /* PROT_NONE region below it: 0 = TETHER_GUARD_SIZE_DEFAULT */
+    unsigned flags;    /* TETHER_FIBER_* flags */
+} tether_fiber_opts;
+
+/*
+ * Creates a READY fiber that will run fn(arg, in) on a fresh stack.
+ * Returns 0 and stores the fiber in *out, or:
+ *   -EINVAL  out or fn is NULL, or opts->flags has unknown bits
+ *   -ERANGE  a size is outside [TETHER_STACK_SIZE_MIN, _MAX] or
+ *            [TETHER_GUARD_SIZE_MIN, _MAX]
+ *   -ENOMEM  the stack could not be mapped or guarded
+ */
+TETHER_API int tether_fiber_create(tether_fiber **out, tether_fn fn, void *arg,
+                                   const tether_fiber_opts *opts);
+
+/*
+ * Runs a READY or YIELDED fiber until it yields, returns, faults or is
+ * terminated. `in` becomes the entry function's `in` on the first resume
+ * and tether_yield()'s *in afterwards. On return *out (if out is not
+ * NULL) holds the value yielded, or the entry function's result.
+ * Returns the state the fiber stopped in (TETHER_YIELDED, _RETURNED,
+ * _FAULTED, _TERMINATED), or:
+ *   -EINVAL   f is NULL
+ *   -EDEADLK  f is the caller, or one of the fibers hosting the caller
+ *   -EBUSY    f is running on another thread
+ *   -ESRCH    f has finished
+ */
+TETHER_API int tether_fiber_resume(tether_fiber *f, void *in, void **out);
+
+/*
+ * Suspends the calling fiber and hands `out` to its host, whose resume
+ * returns TETHER_YIELDED. Returns 0 when the fiber is resumed again,
+ * with the resume's `in` stored in *in (if in is not NULL), or -EPERM
+ * when the caller is not running on a fiber.
+ */
+TETHER_API int tether_yield(void *out, void **in);
+
+/*
+ * Frees a fiber and its stack. Returns 0, or -EINVAL for NULL, or -EBUSY
+ * if the fiber is running (the fiber is then left alone). Must not race
+ * with other calls on the same fiber.
+ */
+TETHER_API int tether_fiber_destroy(tether_fiber *f);
+
+/*
+ * The fiber's state, a tether_state (TETHER_RUNNING while it or a fiber
+ * it hosts runs), or -EINVAL for NULL.
+ */
+TETHER_API int tether_fiber_state(const tether_fiber *f);
+
+/* The fiber the caller runs on, or NULL on a thread's own stack. */
+TETHER_API tether_fiber *tether_current(void);
+
+/*
+ * The usable stack of a fiber: [*lo, *hi). The guard region lies just
+ * below *lo. Either pointer may be NULL. Returns 0 or -EINVAL.
+ */
+TETHER_API int tether_fiber_stack(const tether_fiber *f, void **lo, void **hi);
+
+TETHER_END_DECLS
+
+#endif

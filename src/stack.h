@@ -1,0 +1,37 @@
+/* Fiber stacks: an mmap'd region with a guard region at its low end. */
+#ifndef TETHER_STACK_H
+#define TETHER_STACK_H
+
+#include <stddef.h>
+
+enum tether_guard_kind {
+    TETHER_GUARD_MADVISE = 1,  /* MADV_GUARD_INSTALL markers, one mapping */
+    TETHER_GUARD_MPROTECT = 2, /* a PROT_NONE mapping of its own */
+};
+
+struct tether_stack {
+    char *base;       /* start of the mapping: the guard region */
+    size_t map_size;  /* guard + usable */
+    size_t guard_size;
+    int guard_kind;   /* enum tether_guard_kind */
+};
+
+/* Page-rounds and checks sizes (0 = default). Returns 0 or -ERANGE. */
+int tether__stack_geometry(size_t *size, size_t *guard);
+
+/* Maps a stack of geometry already checked. Returns 0 or -ENOMEM. */
+int tether__stack_alloc(struct tether_stack *s, size_t size, size_t guard,
+                        int force_mprotect);
+void tether__stack_free(struct tether_stack *s);
+
+static inline char *tether__stack_lo(const struct tether_stack *s)
+{
+    return s->base + s->guard_size;
+}
+
+static inline char *tether__stack_hi(const struct tether_stack *s)
+{
+    return s->base + s->map_size;
+}
+
+#endif

@@ -1,0 +1,31 @@
+/* Shared helpers for the Check test programs. */
+#ifndef TETHER_TESTLIB_H
+#define TETHER_TESTLIB_H
+
+#include <check.h>
+#include <stdlib.h>
+#include <tether.h>
+
+/* Creates a fiber with default options or fails the test. */
+static inline tether_fiber *make_fiber(tether_fn fn, void *arg)
+{
+    tether_fiber *f = NULL;
+    int err = tether_fiber_create(&f, fn, arg, NULL);
+    ck_assert_msg(err == 0, "tether_fiber_create: %s", tether_strerror(err));
+    ck_assert_ptr_nonnull(f);
+    return f;
+}
+
+/* Runs one suite and exits with its verdict. */
+static inline int run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+#endif
