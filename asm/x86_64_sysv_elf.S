@@ -1,92 +1,86 @@
 /*
  * tether context switch and fiber bottom frame: x86_64, System V ABI, ELF.
  *
- * A suspended context is named by one pointer, CTX, the address of a
- * frame record {saved rbp, resume address} on its own stack. The rest of
- * the callee-saved state sits just below it:
+ * Two switches, one per direction:
  *
- *        higher addresses
- *   ctx+8   resume address     (the return address pushed by `call`)
- *   ctx+0   rbp                <- CTX: [ctx] and [ctx+8] form a standard
- *   ctx-8   rbx                   frame-pointer record, so fp walkers
- *   ctx-16  r12                   (perf) can step from a fiber into the
- *   ctx-24  r13                   host that resumed it
- *   ctx-32  r14
- *   ctx-40  r15
- *   ctx-48  mxcsr (4 bytes), x87 control word (2 bytes), 2 bytes unused
- *        lower addresses       <- rsp of the suspended context (16-aligned)
+ *   tether__ctx_resume  host -> fiber. Stores the host's callee-saved
+ *                       registers, rsp and rip in the HOST RECORD at the
+ *                       top of the fiber stack, then loads the fiber.
+ *   tether__ctx_yield   fiber -> host. Pushes the fiber's callee-saved
+ *                       registers on the fiber stack, saves its rsp, then
+ *                       loads the host from the record.
  *
- * The top of every fiber stack (stack_top = end of the mapping, 16-aligned):
+ * Top of a fiber stack (R = the record; every offset is in
+ * src/arch_x86_64.h):
  *
- *   top-8   address inside tether__ctx_switch: the "return address" of the
- *           bottom frame's fp record, so fp walkers see the host suspended
- *           in the switch, which is the truth
- *   top-16  LINK: CTX of the host that last resumed this fiber; every
- *           resume stores it here (the switch's save pointer points here)
- *   top-24  first resume address = tether__fiber_trampoline   \ consumed by
- *   top-32  rbp = top-16 (the bottom frame's fp record)        | the first
- *   top-40  rbx = the fiber (tether__fiber_main's argument)    | switch into
- *   ...     r12-r15 = 0, mxcsr/x87 = ABI defaults              / the fiber
+ *        top of the mapping (16-aligned)
+ *   top-16 .. top      zero padding
+ *   R+176 .. R+192     {host rbp, host rip}: frame-pointer record; the
+ *                      bottom frame's rbp points here, so fp walkers
+ *                      (perf) continue into the host
+ *   R+0   .. R+176     host registers at ucontext_t offsets
+ *        <- rsp of the bottom frame (tether__fiber_trampoline) = R
+ *   below              the fiber's own frames
  *
- * After the first switch rsp = top-16, so inside the bottom frame [rsp] is
- * LINK; that is what the bottom frame's CFI reads.
+ * A suspended fiber (its saved rsp points at the lowest line):
+ *
+ *   +56 resume address
+ *   +48 rbp
+ *   +40 rbx
+ *   +32 r12 ... +8 r15
+ *   +0  mxcsr (4 bytes) | x87 control word (2 bytes)
+ *
+ * Both switches leave with an indirect jmp, never ret: a ret here would
+ * never match its call and would mispredict on every switch.
  */
 
-#define CTX_FRAME 48            /* bytes from the saved rsp up to CTX */
+#include "../src/arch_x86_64.h"
 
         .text
 
 /*
- * void *tether__ctx_switch(void **save, void *to, void *value)
+ * void *tether__ctx_resume(void *record, void *fiber_sp, void *value)
  *
- * Saves the caller's callee-saved state, stores its CTX in *save, loads
- * the context named by `to` and continues it, handing it `value` (in rax,
- * the return value of the switch that suspended it, and in rdi for a
- * fresh fiber's trampoline). Leaves with pop + jmp, not ret: a ret here
- * never matches its call and would mispredict on every switch.
+ * Returns (in the host) when the fiber yields, with the value it yields.
+ * The fiber receives `value` in rax (as the result of its yield) and in
+ * rsi (as the second argument of a fresh fiber's entry).
  */
-        .globl  tether__ctx_switch
-        .hidden tether__ctx_switch
-        .type   tether__ctx_switch, @function
+        .globl  tether__ctx_resume
+        .hidden tether__ctx_resume
+        .type   tether__ctx_resume, @function
         .p2align 4
-tether__ctx_switch:
+tether__ctx_resume:
         .cfi_startproc
-        pushq   %rbp
-        .cfi_adjust_cfa_offset 8        /* CFA stays "rsp before the call" */
-        .cfi_rel_offset %rbp, 0         /* caller's rbp is now at [rsp] */
-        pushq   %rbx
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset %rbx, 0
-        pushq   %r12
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset %r12, 0
-        pushq   %r13
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset %r13, 0
-        pushq   %r14
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset %r14, 0
-        pushq   %r15
-        .cfi_adjust_cfa_offset 8
-        .cfi_rel_offset %r15, 0
-        subq    $8, %rsp
-        .cfi_adjust_cfa_offset 8
-        stmxcsr (%rsp)                  /* SSE rounding/exception masks */
-        fnstcw  4(%rsp)                 /* x87 precision/rounding control */
-        leaq    CTX_FRAME(%rsp), %rax
-        movq    %rax, (%rdi)            /* publish our CTX */
-        .globl  tether__ctx_switch_suspended
-        .hidden tether__ctx_switch_suspended
-tether__ctx_switch_suspended:
+        movq    (%rsp), %rax            /* our return address */
+        leaq    8(%rsp), %rcx           /* our rsp once we have "returned" */
+        movq    %rax, REC_RIP(%rdi)
+        movq    %rcx, REC_RSP(%rdi)
+        movq    %rbp, REC_RBP(%rdi)
+        movq    %rbx, REC_RBX(%rdi)
+        movq    %r12, REC_R12(%rdi)
+        movq    %r13, REC_R13(%rdi)
+        movq    %r14, REC_R14(%rdi)
+        movq    %r15, REC_R15(%rdi)
+        movq    %rbp, REC_FP(%rdi)      /* fp record: host rbp ... */
+        movq    %rax, REC_FP+8(%rdi)    /* ... and host rip */
+        stmxcsr REC_CTL(%rdi)
+        fnstcw  REC_CTL+4(%rdi)
         /*
-         * Stack change. The target's block has exactly the layout we just
-         * pushed, so the CFI above stays true: from here on it describes
-         * the frame of the context being resumed, not ours.
+         * Stack change. From here the CFI describes the fiber's frame
+         * inside tether__ctx_yield (or the initial block of a fresh
+         * fiber, laid out the same way): the register pushes below.
          */
-        leaq    -CTX_FRAME(%rsi), %rsp
+        movq    %rsi, %rsp
+        .cfi_def_cfa_offset SAVED_SIZE
+        .cfi_offset %rbp, -16
+        .cfi_offset %rbx, -24
+        .cfi_offset %r12, -32
+        .cfi_offset %r13, -40
+        .cfi_offset %r14, -48
+        .cfi_offset %r15, -56
         ldmxcsr (%rsp)
         fldcw   4(%rsp)
-        addq    $8, %rsp
+        addq    $8, %rsp                /* past the control words */
         .cfi_adjust_cfa_offset -8
         popq    %r15
         .cfi_adjust_cfa_offset -8
@@ -109,61 +103,126 @@ tether__ctx_switch_suspended:
         popq    %rcx
         .cfi_adjust_cfa_offset -8       /* CFA = rsp: the call is undone */
         .cfi_register %rip, %rcx        /* and the return address is in rcx */
-        movq    %rdx, %rax              /* value for a suspended switch */
-        movq    %rdx, %rsi              /* value for a fresh trampoline */
+        movq    %rdx, %rax
+        movq    %rdx, %rsi
         jmp     *%rcx
         .cfi_endproc
-        .globl  tether__ctx_switch_end
-        .hidden tether__ctx_switch_end
-tether__ctx_switch_end:
-        .size   tether__ctx_switch, . - tether__ctx_switch
+        .globl  tether__ctx_resume_end
+        .hidden tether__ctx_resume_end
+tether__ctx_resume_end:
+        .size   tether__ctx_resume, . - tether__ctx_resume
+
+/*
+ * void *tether__ctx_yield(void **save_sp, void *record, void *value)
+ *
+ * Suspends the fiber, storing its rsp in *save_sp, and continues the host
+ * in `record` as if its tether__ctx_resume returned `value`. Returns (in
+ * the fiber) when the fiber is resumed, with the value of that resume.
+ */
+        .globl  tether__ctx_yield
+        .hidden tether__ctx_yield
+        .type   tether__ctx_yield, @function
+        .p2align 4
+tether__ctx_yield:
+        .cfi_startproc
+        pushq   %rbp
+        .cfi_adjust_cfa_offset 8        /* CFA stays "rsp before the call" */
+        .cfi_rel_offset %rbp, 0
+        pushq   %rbx
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %rbx, 0
+        pushq   %r12
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %r12, 0
+        pushq   %r13
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %r13, 0
+        pushq   %r14
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %r14, 0
+        pushq   %r15
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %r15, 0
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        stmxcsr (%rsp)
+        fnstcw  4(%rsp)
+        movq    %rsp, (%rdi)            /* the fiber is now suspended */
+        ldmxcsr REC_CTL(%rsi)
+        fldcw   REC_CTL+4(%rsi)
+        movq    REC_RBX(%rsi), %rbx
+        movq    REC_R12(%rsi), %r12
+        movq    REC_R13(%rsi), %r13
+        movq    REC_R14(%rsi), %r14
+        movq    REC_R15(%rsi), %r15
+        movq    REC_RBP(%rsi), %rbp
+        movq    REC_RIP(%rsi), %rcx
+        /*
+         * Stack change: we are the host now, just back from its
+         * tether__ctx_resume. Its registers are loaded, its return
+         * address is in rcx.
+         */
+        movq    REC_RSP(%rsi), %rsp
+        .cfi_def_cfa_offset 0
+        .cfi_register %rip, %rcx
+        .cfi_restore %rbp
+        .cfi_restore %rbx
+        .cfi_restore %r12
+        .cfi_restore %r13
+        .cfi_restore %r14
+        .cfi_restore %r15
+        movq    %rdx, %rax
+        jmp     *%rcx
+        .cfi_endproc
+        .globl  tether__ctx_yield_end
+        .hidden tether__ctx_yield_end
+tether__ctx_yield_end:
+        .size   tether__ctx_yield, . - tether__ctx_yield
 
 /*
  * The permanent bottom frame of every fiber. Entered once, by the first
- * switch into the fiber, with rsp = top-16, rbx = the fiber, rsi = the
- * value of the first resume. It calls tether__fiber_main, which never
- * returns (a finished fiber switches away for good).
+ * resume, with rsp = R (the host record), rbx = the fiber, rbp = R+REC_FP,
+ * rsi = the value of the first resume. Calls tether__fiber_main, which
+ * never returns (a finished fiber yields for good).
  *
  * Its CFI does not describe a caller on this stack: it says the caller is
- * the host context stored in LINK, so every DWARF unwinder (libgcc,
- * libunwind, gdb) continues from the fiber into whoever resumed it.
+ * the host whose registers are in the record, so every DWARF unwinder
+ * (libgcc, libunwind, gdb) continues from the fiber into whoever resumed
+ * it. Register numbers are DWARF's: rbx 3, rbp 6, rsp 7, r12-r15 12-15,
+ * rip 16. Offsets are SLEB128-encoded: 72 = c8 00, 80 = d0 00,
+ * 88 = d8 00, 96 = e0 00, 120 = f8 00, 128 = 80 01, 160 = a0 01,
+ * 168 = a8 01.
  */
         .globl  tether__fiber_trampoline
         .hidden tether__fiber_trampoline
         .type   tether__fiber_trampoline, @function
         .p2align 4
-        /*
-         * "simple": no CIE default rules (the default "CFA = rsp+8" would
-         * be false here); every rule is given below.
-         */
+        /* "simple": no CIE default rule; the default CFA = rsp+8 is false here. */
         .cfi_startproc simple
         /*
-         * Mark the frame as a signal frame. gdb refuses to unwind into a
-         * frame whose stack address is lower than its callee's ("previous
-         * frame inner to this frame") unless the callee is a signal frame,
-         * and the host stack may lie anywhere. Side effect: unwinders look
-         * up the caller's pc as given, not pc-1, which is right for the
-         * host's return address after `call tether__ctx_switch`.
+         * A signal frame. gdb refuses to unwind into a frame whose stack
+         * address is lower than its callee's ("previous frame inner to
+         * this frame") unless a signal frame sits between them, and the
+         * host's stack may lie anywhere. Unwinders then look up the
+         * host's pc as given rather than pc-1, which is right for a
+         * return address; libunwind's fast path reads a ucontext at this
+         * frame's rsp, which the record's layout provides.
          */
         .cfi_signal_frame
-        /*
-         * CFA = [rsp] + 16, as a DWARF expression:
-         *   0x0f DW_CFA_def_cfa_expression, 5 bytes follow
-         *   0x77 0x00  DW_OP_breg7 (rsp) + 0: the address of LINK
-         *   0x06       DW_OP_deref: the host CTX
-         *   0x23 0x10  DW_OP_plus_uconst 16: the host's rsp once its
-         *              switch has returned (CTX + rbp + resume address)
-         * breg7 rather than DW_OP_reg7: gdb rejects reg ops here.
-         */
-        .cfi_escape 0x0f, 0x05, 0x77, 0x00, 0x06, 0x23, 0x10
-        /* The host's registers, where its switch pushed them. */
-        .cfi_offset %rip, -8            /* resume address at CTX+8 */
-        .cfi_offset %rbp, -16           /* CTX+0 */
-        .cfi_offset %rbx, -24           /* CTX-8 */
-        .cfi_offset %r12, -32
-        .cfi_offset %r13, -40
-        .cfi_offset %r14, -48
-        .cfi_offset %r15, -56
+        /* CFA = [rsp + REC_RSP]: DW_CFA_def_cfa_expression, 4 bytes:
+           DW_OP_breg7 (rsp) 160, DW_OP_deref. (breg, not DW_OP_reg: gdb
+           rejects register ops here.) */
+        .cfi_escape 0x0f, 0x04, 0x77, 0xa0, 0x01, 0x06
+        /* Each register's home: DW_CFA_expression (0x10), reg, 3 bytes:
+           DW_OP_breg7 (rsp) + its record offset. */
+        .cfi_escape 0x10, 0x10, 0x03, 0x77, 0xa8, 0x01 /* rip at R+168 */
+        .cfi_escape 0x10, 0x07, 0x03, 0x77, 0xa0, 0x01 /* rsp at R+160 */
+        .cfi_escape 0x10, 0x06, 0x03, 0x77, 0xf8, 0x00 /* rbp at R+120 */
+        .cfi_escape 0x10, 0x03, 0x03, 0x77, 0x80, 0x01 /* rbx at R+128 */
+        .cfi_escape 0x10, 0x0c, 0x03, 0x77, 0xc8, 0x00 /* r12 at R+72 */
+        .cfi_escape 0x10, 0x0d, 0x03, 0x77, 0xd0, 0x00 /* r13 at R+80 */
+        .cfi_escape 0x10, 0x0e, 0x03, 0x77, 0xd8, 0x00 /* r14 at R+88 */
+        .cfi_escape 0x10, 0x0f, 0x03, 0x77, 0xe0, 0x00 /* r15 at R+96 */
 tether__fiber_trampoline:
         movq    %rbx, %rdi              /* the fiber */
         call    tether__fiber_main      /* (fiber, first value): no return */

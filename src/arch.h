@@ -1,8 +1,9 @@
 /*
  * The architecture layer: the only code that knows register names and
  * stack layouts. Implemented by asm/<arch>_<abi>_<format>.S and
- * src/arch_<arch>.c. Everything above it deals in opaque context
- * pointers (CTX) and a LINK slot at the top of each fiber stack.
+ * src/arch_<arch>.c. Everything above it deals in a fiber's saved stack
+ * pointer and an opaque HOST RECORD at the top of its stack, where a
+ * host's registers are kept while the fiber runs.
  */
 #ifndef TETHER_ARCH_H
 #define TETHER_ARCH_H
@@ -12,11 +13,18 @@
 struct tether_fiber;
 
 /*
- * Saves the running context, stores its CTX in *save, continues the
- * context `to` and hands it `value`. Returns the value handed back by
- * whoever switches to this context next.
+ * Host -> fiber. Saves the caller in `record`, continues the fiber
+ * suspended at `fiber_sp` and hands it `value`. Returns when the fiber
+ * yields, with the value it yields.
  */
-void *tether__ctx_switch(void **save, void *to, void *value);
+void *tether__ctx_resume(void *record, void *fiber_sp, void *value);
+
+/*
+ * Fiber -> host. Suspends the caller (its stack pointer goes to
+ * *save_sp) and continues the host saved in `record`, whose resume
+ * returns `value`. Returns when the fiber is resumed, with that value.
+ */
+void *tether__ctx_yield(void **save_sp, void *record, void *value);
 
 /* The permanent bottom frame of every fiber stack (see the .S file). */
 void tether__fiber_trampoline(void);
@@ -24,18 +32,16 @@ void tether__fiber_trampoline(void);
 /* Runs the fiber's entry function; never returns. Called by the trampoline. */
 _Noreturn void tether__fiber_main(struct tether_fiber *f, void *first);
 
-/* Code addresses the rest of the library may need to recognise. */
-extern const char tether__ctx_switch_suspended[];
-extern const char tether__ctx_switch_end[];
-
-/* Bytes reserved at the top of a fiber stack for LINK and the fp record. */
-#define TETHER_ARCH_TOP_RESERVE 16
+/* Ends of the switch routines: instructions in [start, end) are "switching". */
+extern const char tether__ctx_resume_end[];
+extern const char tether__ctx_yield_end[];
 
 /*
- * Lays out a fresh fiber stack ending at `top` (16-aligned) so that the
- * first switch to the returned CTX enters the trampoline with `f`.
- * Stores the address of the LINK slot in *link.
+ * Lays out a fresh fiber stack ending at `top` (16-aligned): the host
+ * record, and below it a suspended context that enters the trampoline
+ * with `f`. Stores the record's address in *record; returns the saved
+ * stack pointer to resume.
  */
-void *tether__arch_ctx_init(void *top, struct tether_fiber *f, void ***link);
+void *tether__arch_ctx_init(void *top, struct tether_fiber *f, void **record);
 
 #endif

@@ -36,7 +36,7 @@ int tether_fiber_create(tether_fiber **out, tether_fn fn, void *arg,
     }
     f->fn = fn;
     f->arg = arg;
-    f->ctx = tether__arch_ctx_init(tether__stack_hi(&f->stack), f, &f->link);
+    f->sp = tether__arch_ctx_init(tether__stack_hi(&f->stack), f, &f->record);
     atomic_init(&f->state, TETHER_READY);
     *out = f;
     return 0;
@@ -85,7 +85,7 @@ int tether_fiber_resume(tether_fiber *f, void *in, void **out)
     t = &tether__thread;
     f->parent = t->current;
     t->current = f;
-    v = tether__ctx_switch(f->link, f->ctx, in);
+    v = tether__ctx_resume(f->record, f->sp, in);
     /*
      * Back on the host: the fiber's registers are saved (or it is gone),
      * so only now may another thread see it as resumable.
@@ -103,7 +103,7 @@ int tether_fiber_resume(tether_fiber *f, void *in, void **out)
 static void *switch_out(tether_fiber *f, int stop, void *value)
 {
     f->stop = stop;
-    return tether__ctx_switch(&f->ctx, *f->link, value);
+    return tether__ctx_yield(&f->sp, f->record, value);
 }
 
 int tether_yield(void *out, void **in)

@@ -15,8 +15,8 @@ struct tether_fiber {
      */
     _Atomic int state;
     int stop;                    /* the state it stops in: set on the fiber */
-    void *ctx;                   /* its CTX while suspended */
-    void **link;                 /* LINK slot at the top of its stack */
+    void *sp;                    /* its saved stack pointer while suspended */
+    void *record;                /* host record at the top of its stack */
     struct tether_fiber *parent; /* its host while running; NULL = a thread */
     tether_fn fn;
     void *arg;

@@ -1,2 +1,212 @@
+/*
+ * Unwinders walk from a guest into the host that resumed it: libgcc's
+ * _Unwind_Backtrace and libunwind's unw_backtrace, called on a fiber,
+ * on a nested fiber and on a second thread.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unwind.h>
+
 #include "testlib.h"
-int main(void){return 0;}
+
+#define MAX_FRAMES 64
+
+struct trace {
+    void *ip[MAX_FRAMES];
+    int n;
+};
+
+/* ---------------------------------------------------------- collectors */
+
+/*
+ * libgcc's own _Unwind_Backtrace and _Unwind_GetIP, looked up in libgcc_s
+ * by name: libunwind (also linked here) defines functions of the same
+ * names, and the two unwinders' contexts must not be mixed.
+ */
+typedef _Unwind_Reason_Code (*backtrace_fn)(_Unwind_Trace_Fn, void *);
+typedef _Unwind_Ptr (*getip_fn)(struct _Unwind_Context *);
+static getip_fn gcc_get_ip;
+
+static _Unwind_Reason_Code collect(struct _Unwind_Context *ctx, void *arg)
+{
+    struct trace *t = arg;
+    if (t->n == MAX_FRAMES)
+        return _URC_END_OF_STACK;
+    t->ip[t->n++] = (void *)gcc_get_ip(ctx);
+    return _URC_NO_REASON;
+}
+
+static void trace_libgcc(struct trace *t)
+{
+    void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
+    ck_assert_ptr_nonnull(h);
+    backtrace_fn bt = (backtrace_fn)(uintptr_t)dlsym(h, "_Unwind_Backtrace");
+    gcc_get_ip = (getip_fn)(uintptr_t)dlsym(h, "_Unwind_GetIP");
+    ck_assert_ptr_nonnull((void *)(uintptr_t)bt);
+    ck_assert_ptr_nonnull((void *)(uintptr_t)gcc_get_ip);
+    t->n = 0;
+    bt(collect, t);
+    dlclose(h);
+}
+
+static void trace_libunwind(struct trace *t)
+{
+    t->n = unw_backtrace(t->ip, MAX_FRAMES);
+}
+
+/* ------------------------------------------------------------ matching */
+
+/* The start of the function holding return address `ip`, from its name. */
+static uintptr_t func_of(void *ip)
+{
+    unw_proc_info_t pi;
+    if (unw_get_proc_info_by_ip(unw_local_addr_space, (unw_word_t)ip - 1, &pi, NULL) != 0)
+        return 0;
+    return (uintptr_t)pi.start_ip;
+}
+
+/* Index of the first frame at or after `from` inside function `fn`, or -1. */
+static int find(const struct trace *t, int from, void *fn)
+{
+    for (int i = from; i < t->n; i++)
+        if (func_of(t->ip[i]) == (uintptr_t)fn)
+            return i;
+    return -1;
+}
+
+/* Asserts that the functions appear in this order (not necessarily adjacent). */
+static void assert_order(const struct trace *t, void *const *fns, const char *const *names)
+{
+    int at = 0;
+    for (int k = 0; fns[k]; k++) {
+        int i = find(t, at, fns[k]);
+        if (i < 0)
+            for (int j = 0; j < t->n; j++)
+                fprintf(stderr, "  frame %d: ip %p in function at %#lx\n", j, t->ip[j],
+                        (unsigned long)func_of(t->ip[j]));
+        ck_assert_msg(i >= 0, "frame %s missing from a %d-frame backtrace (after frame %d)",
+                      names[k], t->n, at);
+        at = i + 1;
+    }
+}
+
+/* -------------------------------------------------------------- guests */
+
+typedef void (*tracer)(struct trace *);
+
+__attribute__((noipa)) static void guest_leaf(tracer tr, struct trace *t)
+{
+    tr(t);
+    __asm__ volatile("" ::: "memory"); /* not a tail call */
+}
+
+__attribute__((noipa)) static void *guest_entry(void *arg, void *in)
+{
+    guest_leaf((tracer)(uintptr_t)in, arg);
+    __asm__ volatile("" ::: "memory");
+    return NULL;
+}
+
+__attribute__((noipa)) static int host_resume(tracer tr, struct trace *t)
+{
+    tether_fiber *f = make_fiber(guest_entry, t);
+    int st = tether_fiber_resume(f, (void *)(uintptr_t)tr, NULL);
+    tether_fiber_destroy(f);
+    __asm__ volatile("" ::: "memory");
+    return st;
+}
+
+static void check_single(tracer tr)
+{
+    struct trace t;
+    ck_assert_int_eq(host_resume(tr, &t), TETHER_RETURNED);
+    void *const fns[] = {(void *)guest_leaf, (void *)guest_entry,
+                         (void *)tether_fiber_resume, (void *)host_resume, NULL};
+    const char *const names[] = {"guest_leaf", "guest_entry", "tether_fiber_resume",
+                                 "host_resume"};
+    assert_order(&t, fns, names);
+}
+
+START_TEST(test_libgcc_crosses_into_host)
+{
+    check_single(trace_libgcc);
+}
+END_TEST
+
+START_TEST(test_libunwind_crosses_into_host)
+{
+    check_single(trace_libunwind);
+}
+END_TEST
+
+/* Nested: the inner guest's trace crosses the outer fiber into the host. */
+__attribute__((noipa)) static void *outer_entry(void *arg, void *in)
+{
+    int st = host_resume((tracer)(uintptr_t)in, arg);
+    __asm__ volatile("" ::: "memory");
+    return (void *)(intptr_t)st;
+}
+
+__attribute__((noipa)) static void nested(tracer tr)
+{
+    struct trace t;
+    void *st;
+    tether_fiber *outer = make_fiber(outer_entry, &t);
+    ck_assert_int_eq(tether_fiber_resume(outer, (void *)(uintptr_t)tr, &st), TETHER_RETURNED);
+    ck_assert_int_eq((intptr_t)st, TETHER_RETURNED);
+    tether_fiber_destroy(outer);
+    void *const fns[] = {(void *)guest_leaf, (void *)guest_entry, (void *)tether_fiber_resume,
+                         (void *)host_resume, (void *)outer_entry,
+                         (void *)tether_fiber_resume, (void *)nested, NULL};
+    const char *const names[] = {"guest_leaf", "guest_entry", "tether_fiber_resume",
+                                 "host_resume", "outer_entry", "tether_fiber_resume",
+                                 "nested"};
+    assert_order(&t, fns, names);
+}
+
+START_TEST(test_nested_libgcc)
+{
+    nested(trace_libgcc);
+}
+END_TEST
+
+START_TEST(test_nested_libunwind)
+{
+    nested(trace_libunwind);
+}
+END_TEST
+
+/* On a second thread, whose stack lies elsewhere than the main thread's. */
+static void *thread_main(void *arg)
+{
+    nested((tracer)(uintptr_t)arg);
+    return NULL;
+}
+
+START_TEST(test_second_thread)
+{
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, thread_main, (void *)(uintptr_t)trace_libgcc), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_int_eq(pthread_create(&th, NULL, thread_main, (void *)(uintptr_t)trace_libunwind), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("backtrace");
+    TCase *tc = tcase_create("unwinders");
+    tcase_add_test(tc, test_libgcc_crosses_into_host);
+    tcase_add_test(tc, test_libunwind_crosses_into_host);
+    tcase_add_test(tc, test_nested_libgcc);
+    tcase_add_test(tc, test_nested_libunwind);
+    tcase_add_test(tc, test_second_thread);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
