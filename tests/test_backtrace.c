@@ -59,6 +59,28 @@ static void trace_libunwind(struct trace *t)
     t->n = unw_backtrace(t->ip, MAX_FRAMES);
 }
 
+/*
+ * A frame-pointer walk, as perf does it: [rbp] is the caller's rbp and
+ * [rbp+8] its return address. This file is built with frame pointers; the
+ * walk stops once it has passed `stop_fn` (frames beyond may be code
+ * without frame pointers, whose rbp is not a frame record).
+ */
+static void *fp_stop_fn;
+static uintptr_t func_of(void *ip);
+
+static void trace_fp(struct trace *t)
+{
+    void **fp = __builtin_frame_address(0);
+    t->n = 0;
+    while (fp && t->n < MAX_FRAMES && ((uintptr_t)fp & 7) == 0) {
+        void *ip = fp[1];
+        t->ip[t->n++] = ip;
+        if (func_of(ip) == (uintptr_t)fp_stop_fn)
+            break;
+        fp = fp[0];
+    }
+}
+
 /* ------------------------------------------------------------ matching */
 
 /* The start of the function holding return address `ip`, from its name. */
@@ -169,6 +191,29 @@ __attribute__((noipa)) static void nested(tracer tr)
     assert_order(&t, fns, names);
 }
 
+/*
+ * tether_fiber_resume keeps no frame pointer of its own (the library is
+ * built -O2), so an fp walk sees its return address (from the record)
+ * and then the frame of whoever called it.
+ */
+__attribute__((noipa)) static void fp_walk_from_guest(void)
+{
+    struct trace t;
+    fp_stop_fn = (void *)fp_walk_from_guest;
+    ck_assert_int_eq(host_resume(trace_fp, &t), TETHER_RETURNED);
+    void *const fns[] = {(void *)guest_leaf, (void *)guest_entry,
+                         (void *)tether_fiber_resume, (void *)fp_walk_from_guest, NULL};
+    const char *const names[] = {"guest_leaf", "guest_entry", "tether_fiber_resume",
+                                 "fp_walk_from_guest"};
+    assert_order(&t, fns, names);
+}
+
+START_TEST(test_frame_pointer_walk_crosses_into_host)
+{
+    fp_walk_from_guest();
+}
+END_TEST
+
 START_TEST(test_nested_libgcc)
 {
     nested(trace_libgcc);
@@ -204,6 +249,7 @@ int main(void)
     TCase *tc = tcase_create("unwinders");
     tcase_add_test(tc, test_libgcc_crosses_into_host);
     tcase_add_test(tc, test_libunwind_crosses_into_host);
+    tcase_add_test(tc, test_frame_pointer_walk_crosses_into_host);
     tcase_add_test(tc, test_nested_libgcc);
     tcase_add_test(tc, test_nested_libunwind);
     tcase_add_test(tc, test_second_thread);
