@@ -34,7 +34,7 @@
  * never match its call and would mispredict on every switch.
  */
 
-#include "../src/arch_x86_64.h"
+#include "arch_x86_64.h"
 
         .text
 

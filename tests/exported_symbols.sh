@@ -1,2 +1,23 @@
 #!/bin/sh
-exit 0
+# The shared library exports exactly the functions the public headers
+# declare with TETHER_API, and nothing else.
+set -u
+lib=${top_builddir:-.}/.libs/libtether.so
+src=${top_srcdir:-.}
+NM=${NM:-nm}  # may carry flags (libtool sets "nm -B"): used unquoted
+[ -f "$lib" ] || { echo "FAIL: $lib not built"; exit 1; }
+exported=$($NM -D --defined-only "$lib" | awk '{print $3}' | sort -u)
+declared=$(cat "$src"/include/tether.h "$src"/include/tether/*.h |
+    grep -v '^#' | tr '\n' ' ' | grep -oE 'TETHER_API[^;(]*\(' |
+    sed -E 's/\($//; s/.*[ *]//' | sort -u)
+echo "exported:"; echo "$exported" | sed 's/^/  /'
+if [ -z "$declared" ]; then echo "FAIL: no TETHER_API declarations found"; exit 1; fi
+if [ "$exported" != "$declared" ]; then
+    echo "FAIL: exports differ from the headers' declarations"
+    echo "declared:"; echo "$declared" | sed 's/^/  /'
+    exit 1
+fi
+for s in $exported; do
+    case $s in tether_*) ;; *) echo "FAIL: $s lacks the tether_ prefix"; exit 1 ;; esac
+done
+echo "PASS: $(echo "$exported" | wc -l) symbols, all declared"

@@ -121,20 +121,20 @@ static void assert_order(const struct trace *t, void *const *fns, const char *co
 
 typedef void (*tracer)(struct trace *);
 
-__attribute__((noipa)) static void guest_leaf(tracer tr, struct trace *t)
+OPAQUE static void guest_leaf(tracer tr, struct trace *t)
 {
     tr(t);
     __asm__ volatile("" ::: "memory"); /* not a tail call */
 }
 
-__attribute__((noipa)) static void *guest_entry(void *arg, void *in)
+OPAQUE static void *guest_entry(void *arg, void *in)
 {
     guest_leaf((tracer)(uintptr_t)in, arg);
     __asm__ volatile("" ::: "memory");
     return NULL;
 }
 
-__attribute__((noipa)) static int host_resume(tracer tr, struct trace *t)
+OPAQUE static int host_resume(tracer tr, struct trace *t)
 {
     tether_fiber *f = make_fiber(guest_entry, t);
     int st = tether_fiber_resume(f, (void *)(uintptr_t)tr, NULL);
@@ -167,14 +167,14 @@ START_TEST(test_libunwind_crosses_into_host)
 END_TEST
 
 /* Nested: the inner guest's trace crosses the outer fiber into the host. */
-__attribute__((noipa)) static void *outer_entry(void *arg, void *in)
+OPAQUE static void *outer_entry(void *arg, void *in)
 {
     int st = host_resume((tracer)(uintptr_t)in, arg);
     __asm__ volatile("" ::: "memory");
     return (void *)(intptr_t)st;
 }
 
-__attribute__((noipa)) static void nested(tracer tr)
+OPAQUE static void nested(tracer tr)
 {
     struct trace t;
     void *st;
@@ -196,7 +196,7 @@ __attribute__((noipa)) static void nested(tracer tr)
  * built -O2), so an fp walk sees its return address (from the record)
  * and then the frame of whoever called it.
  */
-__attribute__((noipa)) static void fp_walk_from_guest(void)
+OPAQUE static void fp_walk_from_guest(void)
 {
     struct trace t;
     fp_stop_fn = (void *)fp_walk_from_guest;

@@ -1,2 +1,289 @@
+/*
+ * Stacks: guard regions by both methods, page rounding, a real overflow
+ * into the guard (in a child process: faults are not caught before the
+ * fault layer exists), and 100,000 create/run/destroy cycles without
+ * growth in mapped memory.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "testlib.h"
-int main(void){return 0;}
+
+/* Number of mappings in this process and total mapped bytes. */
+static void maps(long *count, long *bytes)
+{
+    FILE *fp = fopen("/proc/self/maps", "r");
+    char line[512];
+    unsigned long lo, hi;
+    *count = 0;
+    *bytes = 0;
+    ck_assert_ptr_nonnull(fp);
+    while (fgets(line, sizeof line, fp))
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2) {
+            (*count)++;
+            *bytes += (long)(hi - lo);
+        }
+    fclose(fp);
+}
+
+/* Protection of the mapping that holds addr, as in /proc/self/maps ("rw-p"). */
+static void prot_at(const void *addr, char out[5])
+{
+    FILE *fp = fopen("/proc/self/maps", "r");
+    char line[512], perm[5];
+    unsigned long lo, hi;
+    strcpy(out, "none");
+    ck_assert_ptr_nonnull(fp);
+    while (fgets(line, sizeof line, fp))
+        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perm) == 3 &&
+            (uintptr_t)addr >= lo && (uintptr_t)addr < hi)
+            strcpy(out, perm);
+    fclose(fp);
+}
+
+static void *noop(void *arg, void *in)
+{
+    (void)arg;
+    return in;
+}
+
+/* With mprotect the guard is a PROT_NONE mapping of its own. */
+START_TEST(test_mprotect_guard_is_its_own_mapping)
+{
+    tether_fiber_opts o = {.flags = TETHER_FIBER_GUARD_MPROTECT};
+    tether_fiber *f;
+    void *lo;
+    char perm[5];
+    ck_assert_int_eq(tether_fiber_create(&f, noop, NULL, &o), 0);
+    tether_fiber_stack(f, &lo, NULL);
+    prot_at((char *)lo - 1, perm);
+    ck_assert_str_eq(perm, "---p");
+    prot_at(lo, perm);
+    ck_assert_str_eq(perm, "rw-p");
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/* MADV_GUARD_INSTALL (when the kernel has it) leaves one rw mapping. */
+START_TEST(test_madvise_guard_keeps_one_mapping)
+{
+    tether_fiber *f;
+    long before, after, b0, b1;
+    void *lo;
+    char perm[5];
+    tether_fiber_destroy(make_fiber(noop, NULL)); /* the first stack decides the method */
+    maps(&before, &b0);
+    ck_assert_int_eq(tether_fiber_create(&f, noop, NULL, NULL), 0);
+    maps(&after, &b1);
+    tether_fiber_stack(f, &lo, NULL);
+    prot_at((char *)lo - 1, perm);
+    if (strcmp(perm, "---p") == 0) {
+        /* An old kernel: the fallback ran. Still one guard, still split. */
+        fprintf(stderr, "note: this kernel has no MADV_GUARD_INSTALL; mprotect used\n");
+        ck_assert_int_eq(after - before, 2);
+    } else {
+        ck_assert_str_eq(perm, "rw-p");
+        ck_assert_int_le(after - before, 1);
+    }
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/* The guard really faults, by either method: a child touches it and dies. */
+static void touch_guard(unsigned flags)
+{
+    tether_fiber_opts o = {.flags = flags};
+    tether_fiber *f;
+    void *lo;
+    int status;
+    pid_t pid;
+    ck_assert_int_eq(tether_fiber_create(&f, noop, NULL, &o), 0);
+    tether_fiber_stack(f, &lo, NULL);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        signal(SIGSEGV, SIG_DFL);
+        ((volatile char *)lo)[-1] = 1; /* the last byte of the guard */
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+                  "writing the guard did not fault (status %#x)", status);
+    ((volatile char *)lo)[0] = 1; /* the lowest usable byte is writable */
+    tether_fiber_destroy(f);
+}
+
+START_TEST(test_guard_faults_madvise)
+{
+    touch_guard(0);
+}
+END_TEST
+
+START_TEST(test_guard_faults_mprotect)
+{
+    touch_guard(TETHER_FIBER_GUARD_MPROTECT);
+}
+END_TEST
+
+/* A real overflow on the fiber hits the guard (child process). */
+static unsigned overflow(unsigned n)
+{
+    volatile char pad[1024];
+    pad[0] = (char)n;
+    if (n == UINT32_MAX) /* never: the guard stops it long before */
+        return 0;
+    return overflow(n + 1) + pad[0];
+}
+
+static void *overflow_entry(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    return (void *)(uintptr_t)overflow(0);
+}
+
+START_TEST(test_overflow_hits_guard)
+{
+    int status;
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        tether_fiber_opts o = {.stack_size = 64 * 1024};
+        tether_fiber *f;
+        signal(SIGSEGV, SIG_DFL);
+        if (tether_fiber_create(&f, overflow_entry, NULL, &o) != 0)
+            _exit(2);
+        tether_fiber_resume(f, NULL, NULL);
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+                  "overflow did not die of SIGSEGV (status %#x)", status);
+}
+END_TEST
+
+/* TETHER_GUARD=mprotect in the environment forces the fallback for all stacks. */
+START_TEST(test_env_forces_mprotect)
+{
+    int status;
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* A fresh exec, so the library probes its method anew. */
+        setenv("TETHER_GUARD", "mprotect", 1);
+        execl("/proc/self/exe", "test_stack", "--guard-probe", (char *)NULL);
+        _exit(3);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "with TETHER_GUARD=mprotect the guard was not a PROT_NONE mapping (%#x)",
+                  status);
+}
+END_TEST
+
+/* --guard-probe: exit 0 if a default stack's guard is a PROT_NONE mapping. */
+static int guard_probe(void)
+{
+    FILE *fp;
+    char line[512], perm[5] = "";
+    unsigned long lo, hi;
+    tether_fiber *f;
+    void *stack_lo;
+    if (tether_fiber_create(&f, noop, NULL, NULL) != 0)
+        return 2;
+    tether_fiber_stack(f, &stack_lo, NULL);
+    if (!(fp = fopen("/proc/self/maps", "r")))
+        return 2;
+    while (fgets(line, sizeof line, fp))
+        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perm) == 3 &&
+            (uintptr_t)stack_lo - 1 >= lo && (uintptr_t)stack_lo - 1 < hi)
+            break;
+    fclose(fp);
+    return strcmp(perm, "---p") == 0 ? 0 : 1;
+}
+
+/* 100,000 cycles: mapped memory and the mapping count return to where they were. */
+static void cycles(unsigned flags)
+{
+    tether_fiber_opts o = {.flags = flags};
+    long n0, b0, n1, b1;
+    for (int i = 0; i < 100; i++) { /* warm up malloc and the method probe */
+        tether_fiber *f;
+        ck_assert_int_eq(tether_fiber_create(&f, noop, NULL, &o), 0);
+        tether_fiber_destroy(f);
+    }
+    maps(&n0, &b0);
+    for (uintptr_t i = 0; i < 100000; i++) {
+        tether_fiber *f;
+        void *out;
+        ck_assert_int_eq(tether_fiber_create(&f, noop, NULL, &o), 0);
+        ck_assert_int_eq(tether_fiber_resume(f, (void *)i, &out), TETHER_RETURNED);
+        ck_assert_ptr_eq(out, (void *)i);
+        ck_assert_int_eq(tether_fiber_destroy(f), 0);
+    }
+    maps(&n1, &b1);
+    ck_assert_int_le(n1, n0 + 2);
+    ck_assert_int_le(b1, b0 + 1024 * 1024); /* malloc arena slack at most */
+}
+
+START_TEST(test_100k_cycles_no_growth)
+{
+    cycles(0);
+}
+END_TEST
+
+START_TEST(test_100k_cycles_no_growth_mprotect)
+{
+    cycles(TETHER_FIBER_GUARD_MPROTECT);
+}
+END_TEST
+
+START_TEST(test_sizes_rounded_to_pages)
+{
+    tether_fiber_opts o = {.stack_size = TETHER_STACK_SIZE_MIN + 1, .guard_size = 1};
+    tether_fiber *f;
+    void *lo, *hi;
+    long page = sysconf(_SC_PAGESIZE);
+    char perm[5];
+    ck_assert_int_eq(tether_fiber_create(&f, noop, NULL, &o), 0);
+    tether_fiber_stack(f, &lo, &hi);
+    ck_assert_int_eq((char *)hi - (char *)lo, TETHER_STACK_SIZE_MIN + page);
+    tether_fiber_destroy(f);
+    o.flags = TETHER_FIBER_GUARD_MPROTECT;
+    ck_assert_int_eq(tether_fiber_create(&f, noop, NULL, &o), 0);
+    tether_fiber_stack(f, &lo, NULL);
+    prot_at((char *)lo - page, perm); /* one page of guard ... */
+    ck_assert_str_eq(perm, "---p");
+    prot_at((char *)lo - page - 1, perm); /* ... and no more */
+    ck_assert_str_ne(perm, "---p");
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--guard-probe") == 0)
+        return guard_probe();
+    Suite *s = suite_create("stack");
+    TCase *guard = tcase_create("guard");
+    TCase *soak = tcase_create("soak");
+    tcase_add_test(guard, test_mprotect_guard_is_its_own_mapping);
+    tcase_add_test(guard, test_madvise_guard_keeps_one_mapping);
+    tcase_add_test(guard, test_guard_faults_madvise);
+    tcase_add_test(guard, test_guard_faults_mprotect);
+    tcase_add_test(guard, test_overflow_hits_guard);
+    tcase_add_test(guard, test_env_forces_mprotect);
+    tcase_add_test(guard, test_sizes_rounded_to_pages);
+    suite_add_tcase(s, guard);
+    tcase_add_test(soak, test_100k_cycles_no_growth);
+    tcase_add_test(soak, test_100k_cycles_no_growth_mprotect);
+    tcase_set_timeout(soak, 120);
+    suite_add_tcase(s, soak);
+    return run_suite(s);
+}

@@ -6,6 +6,16 @@
 #include <stdlib.h>
 #include <tether.h>
 
+/*
+ * A function the optimiser must treat as opaque: not inlined, not cloned,
+ * nothing inferred about it by its callers.
+ */
+#if defined(__clang__)
+#define OPAQUE __attribute__((noinline, optnone))
+#else
+#define OPAQUE __attribute__((noipa))
+#endif
+
 /* Creates a fiber with default options or fails the test. */
 static inline tether_fiber *make_fiber(tether_fn fn, void *arg)
 {
