@@ -233,6 +233,9 @@ tether__fiber_trampoline:
          */
         ud2
         .cfi_endproc
+        .globl  tether__fiber_trampoline_end
+        .hidden tether__fiber_trampoline_end
+tether__fiber_trampoline_end:
         .size   tether__fiber_trampoline, . - tether__fiber_trampoline
 
         .section .note.GNU-stack, "", @progbits

@@ -9,5 +9,7 @@
 
 #include <tether/common.h>
 #include <tether/fiber.h>
+#include <tether/fault.h>
+#include <tether/kill.h>
 
 #endif

@@ -9,6 +9,7 @@
 #define TETHER_ARCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct tether_fiber;
 
@@ -32,9 +33,44 @@ void tether__fiber_trampoline(void);
 /* Runs the fiber's entry function; never returns. Called by the trampoline. */
 _Noreturn void tether__fiber_main(struct tether_fiber *f, void *first);
 
-/* Ends of the switch routines: instructions in [start, end) are "switching". */
+/*
+ * Ends of the switch routines and of the bottom frame. The switch
+ * routines are the runtime's critical sequences: a signal that lands in
+ * [start, end) interrupts a half-done switch, so the handlers never
+ * redirect from there (see kill.c, fault.c).
+ */
 extern const char tether__ctx_resume_end[];
 extern const char tether__ctx_yield_end[];
+extern const char tether__fiber_trampoline_end[];
+
+static inline int tether__arch_in_switch(uintptr_t pc)
+{
+    return (pc >= (uintptr_t)tether__ctx_resume &&
+            pc < (uintptr_t)tether__ctx_resume_end) ||
+           (pc >= (uintptr_t)tether__ctx_yield &&
+            pc < (uintptr_t)tether__ctx_yield_end);
+}
+
+static inline int tether__arch_in_trampoline(uintptr_t pc)
+{
+    return pc >= (uintptr_t)tether__fiber_trampoline &&
+           pc < (uintptr_t)tether__fiber_trampoline_end;
+}
+
+/*
+ * Signal contexts (a ucontext_t *, passed as void * so this header needs
+ * no system header). All async-signal-safe.
+ */
+uintptr_t tether__arch_uc_pc(const void *uc);
+uintptr_t tether__arch_uc_sp(const void *uc);
+/* The general registers, in tether_reg order (TETHER_NREGS of them). */
+void tether__arch_uc_regs(const void *uc, uint64_t *regs);
+/*
+ * Rewrites the context so that returning from the signal handler
+ * continues the host saved in `record`, as if its tether__ctx_resume
+ * had returned `value`.
+ */
+void tether__arch_uc_to_host(void *uc, const void *record, void *value);
 
 /*
  * Lays out a fresh fiber stack ending at `top` (16-aligned): the host

@@ -7,6 +7,7 @@
 
 #include "arch.h"
 #include "arch_x86_64.h"
+#include <tether/fault.h>
 
 #define GREG(r) (offsetof(ucontext_t, uc_mcontext.gregs) + 8 * (r))
 _Static_assert(REC_R12 == GREG(REG_R12) && REC_R13 == GREG(REG_R13) &&
@@ -35,4 +36,67 @@ void *tether__arch_ctx_init(void *top, struct tether_fiber *f, void **record)
     saved[7] = (uintptr_t)tether__fiber_trampoline; /* first resume address */
     *record = rec;
     return saved;
+}
+
+/* ---- signal contexts ---------------------------------------------------- */
+
+uintptr_t tether__arch_uc_pc(const void *ucv)
+{
+    const ucontext_t *uc = ucv;
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+}
+
+uintptr_t tether__arch_uc_sp(const void *ucv)
+{
+    const ucontext_t *uc = ucv;
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+}
+
+void tether__arch_uc_regs(const void *ucv, uint64_t *regs)
+{
+    /* gregs index of each register, in DWARF order (tether_reg). */
+    static const unsigned char from[TETHER_NREGS] = {
+        REG_RAX, REG_RDX, REG_RCX, REG_RBX, REG_RSI, REG_RDI, REG_RBP, REG_RSP,
+        REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+        REG_RIP, REG_EFL,
+    };
+    const ucontext_t *uc = ucv;
+
+    for (int i = 0; i < TETHER_NREGS; i++)
+        regs[i] = (uint64_t)uc->uc_mcontext.gregs[from[i]];
+}
+
+#define EFLAGS_DF 0x400u /* direction flag: the ABI wants it clear at a call */
+
+void tether__arch_uc_to_host(void *ucv, const void *record, void *value)
+{
+    ucontext_t *uc = ucv;
+    greg_t *g = uc->uc_mcontext.gregs;
+    const char *rec = record;
+    uint32_t mxcsr;
+    uint16_t cw;
+
+    /* The record's slots sit where the gregs sit in a ucontext_t. */
+    memcpy(&g[REG_RBX], rec + REC_RBX, 8);
+    memcpy(&g[REG_RBP], rec + REC_RBP, 8);
+    memcpy(&g[REG_R12], rec + REC_R12, 8);
+    memcpy(&g[REG_R13], rec + REC_R13, 8);
+    memcpy(&g[REG_R14], rec + REC_R14, 8);
+    memcpy(&g[REG_R15], rec + REC_R15, 8);
+    memcpy(&g[REG_RSP], rec + REC_RSP, 8);
+    memcpy(&g[REG_RIP], rec + REC_RIP, 8);
+    g[REG_RAX] = (greg_t)(uintptr_t)value; /* tether__ctx_resume's result */
+    g[REG_EFL] &= ~(greg_t)EFLAGS_DF;
+    /*
+     * The host's floating-point control words; and an empty x87 stack
+     * with no pending exceptions, as at any call boundary.
+     */
+    memcpy(&mxcsr, rec + REC_CTL, 4);
+    memcpy(&cw, rec + REC_CTL + 4, 2);
+    if (uc->uc_mcontext.fpregs) {
+        uc->uc_mcontext.fpregs->mxcsr = mxcsr;
+        uc->uc_mcontext.fpregs->cwd = cw;
+        uc->uc_mcontext.fpregs->swd = 0;
+        uc->uc_mcontext.fpregs->ftw = 0; /* abridged tag word: all empty */
+    }
 }

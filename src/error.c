@@ -19,6 +19,7 @@ const char *tether_strerror(int code)
     case -EDEADLK: return "the fiber is the caller or one of its hosts";
     case -ESRCH: return "the fiber has finished";
     case -EPERM: return "not running on a fiber";
+    case -EAGAIN: return "a signal handler or timer could not be set up";
     default: return "unknown tether code";
     }
 }

@@ -1,12 +1,75 @@
 /* Fibers: create, resume, yield, return, destroy. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "arch.h"
 #include "fiber_impl.h"
+#include "signals.h"
 #include "thread.h"
 
 #define KNOWN_FLAGS TETHER_FIBER_GUARD_MPROTECT
+
+/* Fiber ids are never reused; a kill signal names its fiber by id. */
+static _Atomic uint64_t next_id = 1;
+
+static int range_cmp(const void *a, const void *b)
+{
+    const tether_code_range *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Checks and copies the guest's code ranges, sorted by start. */
+static int copy_guest_code(tether_fiber *f, const tether_fiber_opts *o)
+{
+    tether_code_range *r;
+
+    if (o->guest_code_count == 0)
+        return o->guest_code ? -EINVAL : 0;
+    if (!o->guest_code)
+        return -EINVAL;
+    if (o->guest_code_count > TETHER_GUEST_CODE_MAX)
+        return -ERANGE;
+    for (size_t i = 0; i < o->guest_code_count; i++)
+        if ((uintptr_t)o->guest_code[i].start >= (uintptr_t)o->guest_code[i].end)
+            return -EINVAL;
+    if (!(r = malloc(o->guest_code_count * sizeof *r)))
+        return -ENOMEM;
+    memcpy(r, o->guest_code, o->guest_code_count * sizeof *r);
+    qsort(r, o->guest_code_count, sizeof *r, range_cmp);
+    f->guest_code = r;
+    f->guest_code_count = o->guest_code_count;
+    return 0;
+}
+
+/* Binary search: the last range starting at or below pc. Async-signal-safe. */
+int tether__in_guest_code(const tether_fiber *f, uintptr_t pc)
+{
+    size_t lo = 0, hi = f->guest_code_count;
+
+    if (!f->guest_code)
+        return 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uintptr_t)f->guest_code[mid].start <= pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* Ranges may overlap: any earlier one may still contain pc. */
+    while (lo-- > 0)
+        if (pc < (uintptr_t)f->guest_code[lo].end)
+            return 1;
+    return 0;
+}
+
+static void fiber_free(tether_fiber *f)
+{
+    tether__kill_switch_detach(f);
+    tether__stack_free(&f->stack);
+    free((void *)f->guest_code);
+    free(f);
+}
 
 int tether_fiber_create(tether_fiber **out, tether_fn fn, void *arg,
                         const tether_fiber_opts *opts)
@@ -26,16 +89,24 @@ int tether_fiber_create(tether_fiber **out, tether_fn fn, void *arg,
     guard = opts->guard_size;
     if ((err = tether__stack_geometry(&size, &guard)) != 0)
         return err;
+    if ((err = tether__signals_install()) != 0)
+        return err;
     if (!(f = calloc(1, sizeof *f)))
         return -ENOMEM;
+    if ((err = copy_guest_code(f, opts)) != 0) {
+        free(f);
+        return err;
+    }
     err = tether__stack_alloc(&f->stack, size, guard,
                               opts->flags & TETHER_FIBER_GUARD_MPROTECT);
     if (err) {
+        free((void *)f->guest_code);
         free(f);
         return err;
     }
     f->fn = fn;
     f->arg = arg;
+    f->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     f->sp = tether__arch_ctx_init(tether__stack_hi(&f->stack), f, &f->record);
     atomic_init(&f->state, TETHER_READY);
     *out = f;
@@ -72,17 +143,35 @@ static int claim(tether_fiber *f)
     }
 }
 
-int tether_fiber_resume(tether_fiber *f, void *in, void **out)
+/* Publishes the state a claimed fiber stopped in; returns it. */
+static int publish(tether_fiber *f, int stop, void *v, void **out)
 {
-    struct tether_thread *t;
+    if (out)
+        *out = v;
+    atomic_store_explicit(&f->state, stop, memory_order_release);
+    return stop;
+}
+
+/* Claims f, runs it until it stops, publishes its state. */
+static int run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
+{
     void *v;
     int err;
 
-    if (!f)
-        return -EINVAL;
+    if (!t->ready && (err = tether__thread_prepare()) != 0)
+        return err;
     if ((err = claim(f)) != 0)
         return err;
-    t = &tether__thread;
+    /*
+     * run_tid before the kill check, both seq_cst: a killer stores kill
+     * and then reads run_tid, so either we see its kill here or it sees
+     * our tid and signals us.
+     */
+    atomic_store(&f->run_tid, t->tid);
+    if (atomic_load(&f->kill) > KILL_NONE) {
+        atomic_store(&f->run_tid, 0);
+        return publish(f, TETHER_TERMINATED, atomic_load(&f->kill_details), out);
+    }
     f->parent = t->current;
     t->current = f;
     v = tether__ctx_resume(f->record, f->sp, in);
@@ -93,17 +182,54 @@ int tether_fiber_resume(tether_fiber *f, void *in, void **out)
     t = &tether__thread;
     t->current = f->parent;
     f->parent = NULL;
-    if (out)
-        *out = v;
-    atomic_store_explicit(&f->state, f->stop, memory_order_release);
-    return f->stop;
+    atomic_store(&f->run_tid, 0);
+    return publish(f, f->stop, v, out);
 }
 
-/* Leaves the fiber for its host, stopping in `stop`; returns the next in-value. */
-static void *switch_out(tether_fiber *f, int stop, void *value)
+int tether__resume(tether_fiber *f, void *in, void **out)
 {
+    struct tether_thread *t = &tether__thread;
+    tether_fiber *host = t->current;
+    int err;
+
+    if (!f)
+        return -EINVAL;
+    /*
+     * A nested resume is a host call of the hosting fiber's: a kill of
+     * the host waits until this one is back (a fiber claimed but never
+     * run would stay RUNNING for good).
+     */
+    if (host)
+        tether__host_depth_add(host, 1);
+    err = run(t, f, in, out);
+    if (host)
+        tether__host_depth_add(host, -1);
+    return err;
+}
+
+int tether_fiber_resume(tether_fiber *f, void *in, void **out)
+{
+    int err = tether__resume(f, in, out);
+    tether_fiber *host = tether__thread.current;
+
+    if (host)
+        tether__kill_checkpoint(host); /* a kill of the host is due now */
+    return err;
+}
+
+/*
+ * Leaves the fiber for its host, stopping in `stop`; returns the next
+ * in-value. Back on the fiber, a kill that arrived while it was away (or
+ * while it was switching) ends it before any guest code runs.
+ */
+void *tether__switch_out(tether_fiber *f, int stop, void *value)
+{
+    void *in;
+
     f->stop = stop;
-    return tether__ctx_yield(&f->sp, f->record, value);
+    in = tether__ctx_yield(&f->sp, f->record, value);
+    tether__kill_checkpoint(f);
+    return in;
 }
 
 int tether_yield(void *out, void **in)
@@ -113,7 +239,8 @@ int tether_yield(void *out, void **in)
 
     if (!f)
         return -EPERM;
-    v = switch_out(f, TETHER_YIELDED, out);
+    tether__kill_checkpoint(f);
+    v = tether__switch_out(f, TETHER_YIELDED, out);
     if (in)
         *in = v;
     return 0;
@@ -121,9 +248,11 @@ int tether_yield(void *out, void **in)
 
 _Noreturn void tether__fiber_main(tether_fiber *f, void *first)
 {
-    void *result = f->fn(f->arg, first);
+    void *result;
 
-    switch_out(f, TETHER_RETURNED, result);
+    tether__kill_checkpoint(f);
+    result = f->fn(f->arg, first);
+    tether__switch_out(f, TETHER_RETURNED, result);
     abort(); /* a RETURNED fiber is never resumed */
 }
 
@@ -133,8 +262,7 @@ int tether_fiber_destroy(tether_fiber *f)
         return -EINVAL;
     if (atomic_load_explicit(&f->state, memory_order_acquire) == TETHER_RUNNING)
         return -EBUSY;
-    tether__stack_free(&f->stack);
-    free(f);
+    fiber_free(f);
     return 0;
 }
 

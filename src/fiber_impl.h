@@ -3,9 +3,17 @@
 #define TETHER_FIBER_IMPL_H
 
 #include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <tether/fault.h>
 #include <tether/fiber.h>
 
 #include "stack.h"
+
+/* Why a kill was requested: the value of tether_fiber.kill. */
+enum { KILL_CLAIMING = -1, KILL_NONE = 0, KILL_SWITCH = 1, KILL_DEADLINE = 2 };
+
+struct tether_kill_shared;
 
 struct tether_fiber {
     /*
@@ -21,6 +29,58 @@ struct tether_fiber {
     tether_fn fn;
     void *arg;
     struct tether_stack stack;
+
+    /*
+     * Termination. `kill` goes from KILL_NONE to a reason once (by
+     * compare-exchange, from any thread or a signal handler), after
+     * kill_details is written. run_tid is the kernel thread id running
+     * the fiber (0 when it is not running): where a kill signal goes.
+     * id tells a kill signal which fiber it is for without touching
+     * memory that may have been freed.
+     */
+    _Atomic int kill;
+    void *_Atomic kill_details;
+    _Atomic pid_t run_tid;
+    uint64_t id;
+    int host_depth;              /* open tether_host_enter() brackets */
+
+    const tether_code_range *guest_code; /* sorted copy, or NULL */
+    size_t guest_code_count;
+
+    struct tether_kill_shared *_Atomic kswitch; /* shared by its kill switches */
+    tether_fault fault;          /* valid when state == TETHER_FAULTED */
 };
+
+/*
+ * host_depth is read by signal handlers on the same thread: the fences
+ * keep the compiler from moving the change across the code it brackets.
+ */
+static inline void tether__host_depth_add(tether_fiber *f, int n)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    f->host_depth += n;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+/*
+ * tether_fiber_resume() without the final kill checkpoint of a hosting
+ * fiber, for callers that must tidy up before that fiber may end.
+ */
+int tether__resume(tether_fiber *f, void *in, void **out);
+
+/* Leaves the fiber for its host, stopping in `stop`. See fiber.c. */
+void *tether__switch_out(tether_fiber *f, int stop, void *value);
+
+/* Ends the calling fiber f as TERMINATED if a kill is pending on it. */
+void tether__kill_checkpoint(tether_fiber *f);
+
+/* Requests a kill of f (first request wins). Async-signal-safe. */
+int tether__kill_request(tether_fiber *f, int why, void *details);
+
+/* Is pc inside f's guest code? Always true when f names none. Async-signal-safe. */
+int tether__in_guest_code(const tether_fiber *f, uintptr_t pc);
+
+/* Detaches f's kill switches before f is freed (kill_switch.c). */
+void tether__kill_switch_detach(tether_fiber *f);
 
 #endif

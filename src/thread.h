@@ -2,10 +2,31 @@
 #ifndef TETHER_THREAD_H
 #define TETHER_THREAD_H
 
+#include <signal.h>
+#include <sys/types.h>
+#include <time.h>
 #include <tether/fiber.h>
+
+struct tether_deadline;
 
 struct tether_thread {
     tether_fiber *current; /* innermost running fiber; NULL on the thread's stack */
+    int ready;             /* tether__thread_prepare() done */
+    pid_t tid;             /* kernel thread id: where kill signals go */
+
+    /* Signal handling (signals.c, fault.c). */
+    volatile int in_fault;        /* handling a fault on this thread */
+    void *volatile capture_env;   /* set while walking a faulting stack */
+
+    /* Deadlines (deadline.c): the innermost timed resume, and its timer. */
+    struct tether_deadline *volatile deadline;
+    timer_t timer;
+    int has_timer;
+
+    /* The alternate signal stack tether mapped for this thread, if any. */
+    void *altstack;
+    size_t altstack_len;
+    stack_t old_altstack;
 };
 
 /*
@@ -14,5 +35,11 @@ struct tether_thread {
  */
 extern __thread struct tether_thread tether__thread
     __attribute__((tls_model("initial-exec")));
+
+/*
+ * Readies the calling thread to run fibers: its id, its alternate signal
+ * stack, and the clean-up at thread exit. Returns 0 or -ENOMEM.
+ */
+int tether__thread_prepare(void);
 
 #endif

@@ -12,8 +12,11 @@
  *   -EDEADLK  the fiber is the caller or one of the fibers that resumed it
  *   -ESRCH    the fiber has finished: there is nothing left to resume
  *   -EPERM    the call is only valid on a fiber, and the caller is not on one
+ *   -EAGAIN   tether's signal handlers or a thread's timer could not be set up
  *
- * tether_strerror() turns any of these into a message.
+ * tether_strerror() turns any of these into a message. Positive results
+ * are documented where they occur (a tether_state from resume, a
+ * tether_kill_result from tether_kill_switch_fire()).
  */
 #ifndef TETHER_COMMON_H
 #define TETHER_COMMON_H

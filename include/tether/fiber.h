@@ -70,6 +70,15 @@ typedef enum tether_state {
  */
 #define TETHER_FIBER_GUARD_MPROTECT 0x1u
 
+/* A range of code addresses, [start, end). */
+typedef struct tether_code_range {
+    const void *start;
+    const void *end;
+} tether_code_range;
+
+/* Most ranges a fiber's guest_code may list. */
+#define TETHER_GUEST_CODE_MAX 1024u
+
 /*
  * Options for tether_fiber_create(). Zero-initialise and set what you
  * need: a zero field means the default. Passing NULL means all defaults.
@@ -78,15 +87,29 @@ typedef struct tether_fiber_opts {
     size_t stack_size; /* usable stack: 0 = TETHER_STACK_SIZE_DEFAULT */
     size_t guard_size; /* PROT_NONE region below it: 0 = TETHER_GUARD_SIZE_DEFAULT */
     unsigned flags;    /* TETHER_FIBER_* flags */
+    /*
+     * The guest's code, if the host knows it (a JIT's buffer, a loaded
+     * module's text). NULL (the default): every fault on the fiber is the
+     * guest's. Otherwise a fault whose pc lies outside these ranges is a
+     * host bug: it is chained as if tether were not there (see
+     * tether/fault.h), and kills landing outside them are deferred (see
+     * tether/kill.h). The ranges are copied.
+     */
+    const tether_code_range *guest_code;
+    size_t guest_code_count;
 } tether_fiber_opts;
 
 /*
  * Creates a READY fiber that will run fn(arg, in) on a fresh stack.
  * Returns 0 and stores the fiber in *out, or:
- *   -EINVAL  out or fn is NULL, or opts->flags has unknown bits
+ *   -EINVAL  out or fn is NULL, opts->flags has unknown bits, or a
+ *            guest_code range is empty (start >= end) or missing (NULL
+ *            with a nonzero count)
  *   -ERANGE  a size is outside [TETHER_STACK_SIZE_MIN, _MAX] or
- *            [TETHER_GUARD_SIZE_MIN, _MAX]
+ *            [TETHER_GUARD_SIZE_MIN, _MAX], or guest_code_count exceeds
+ *            TETHER_GUEST_CODE_MAX
  *   -ENOMEM  the stack could not be mapped or guarded
+ *   -EAGAIN  the fault handlers could not be installed (sigaction failed)
  */
 TETHER_API int tether_fiber_create(tether_fiber **out, tether_fn fn, void *arg,
                                    const tether_fiber_opts *opts);
@@ -102,6 +125,8 @@ TETHER_API int tether_fiber_create(tether_fiber **out, tether_fn fn, void *arg,
  *   -EDEADLK  f is the caller, or one of the fibers hosting the caller
  *   -EBUSY    f is running on another thread
  *   -ESRCH    f has finished
+ *   -ENOMEM   this is the thread's first resume and its alternate signal
+ *             stack could not be mapped
  */
 TETHER_API int tether_fiber_resume(tether_fiber *f, void *in, void **out);
 

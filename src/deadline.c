@@ -1,0 +1,138 @@
+/*
+ * tether_fiber_resume_for(): a resume with a time limit.
+ *
+ * Each thread has one POSIX timer (made on its first timed resume) that
+ * delivers the kill signal to that thread alone (SIGEV_THREAD_ID), tagged
+ * as a deadline. It is armed for the earliest deadline among the timed
+ * resumes nested on the thread; the handler (kill.c) stops the fiber that
+ * deadline belongs to, and every fiber it runs in turn.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "deadline.h"
+#include <tether/kill.h>
+
+#include "fiber_impl.h"
+#include "kill_signal.h"
+#include "signals.h"
+
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+static int make_timer(struct tether_thread *t)
+{
+    struct sigevent ev = { 0 };
+
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = TETHER_KILL_SIGNAL;
+    ev.sigev_value.sival_ptr = (void *)(uintptr_t)KILL_DEADLINE_TAG;
+    ev.sigev_notify_thread_id = t->tid;
+    if (timer_create(CLOCK_MONOTONIC, &ev, &t->timer) != 0)
+        return -EAGAIN;
+    t->has_timer = 1;
+    return 0;
+}
+
+static int before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec ||
+           (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Arms the timer for d (or disarms it for NULL). */
+static void arm(struct tether_thread *t, const struct tether_deadline *d)
+{
+    struct itimerspec its = { 0 };
+
+    if (d)
+        its.it_value = d->at;
+    timer_settime(t->timer, TIMER_ABSTIME, &its, NULL);
+}
+
+tether_fiber *tether__deadline_target(const struct tether_thread *t)
+{
+    const struct tether_deadline *d = t->deadline;
+    struct timespec now;
+
+    /* The armed one is the earliest; skip those not yet due. */
+    clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe */
+    for (; d; d = d->outer)
+        if (!before(&now, &d->at))
+            return d->fiber;
+    return NULL;
+}
+
+/* now + ns, with the seconds capped far beyond any useful limit. */
+static void deadline_at(struct timespec *at, uint64_t ns)
+{
+    uint64_t sec = ns / 1000000000u;
+
+    clock_gettime(CLOCK_MONOTONIC, at);
+    at->tv_sec += (time_t)(sec > INT32_MAX ? INT32_MAX : sec);
+    at->tv_nsec += (long)(ns % 1000000000u);
+    if (at->tv_nsec >= 1000000000L) {
+        at->tv_sec++;
+        at->tv_nsec -= 1000000000L;
+    }
+}
+
+static int timed_resume(struct tether_thread *t, tether_fiber *f, void *in,
+                        void **out, uint64_t timeout_ns)
+{
+    struct tether_deadline d, *outer = t->deadline;
+    int err;
+
+    if (!t->ready && (err = tether__thread_prepare()) != 0)
+        return err;
+    if (!t->has_timer && (err = make_timer(t)) != 0)
+        return err;
+    d.fiber = f;
+    d.outer = outer;
+    deadline_at(&d.at, timeout_ns);
+    /* An earlier outer deadline stays armed; it stops this fiber too. */
+    if (outer && !before(&d.at, &outer->at))
+        return tether__resume(f, in, out);
+    t->deadline = &d;
+    atomic_signal_fence(memory_order_seq_cst);
+    arm(t, &d);
+    err = tether__resume(f, in, out);
+    arm(t, outer); /* before unlinking d: a late signal still finds it */
+    atomic_signal_fence(memory_order_seq_cst);
+    t->deadline = outer;
+    return err;
+}
+
+int tether_fiber_resume_for(tether_fiber *f, void *in, void **out,
+                            uint64_t timeout_ns)
+{
+    struct tether_thread *t = &tether__thread;
+    tether_fiber *host = t->current;
+    int err;
+
+    if (!f || timeout_ns == 0)
+        return -EINVAL;
+    /*
+     * On a fiber, this is a host call: the deadline is linked from this
+     * frame, so the fiber must not end before it is unlinked.
+     */
+    if (host)
+        tether__host_depth_add(host, 1);
+    err = timed_resume(t, f, in, out, timeout_ns);
+    if (host) {
+        tether__host_depth_add(host, -1);
+        tether__kill_checkpoint(host);
+    }
+    return err;
+}
+
+void tether__deadline_thread_exit(struct tether_thread *t)
+{
+    if (t->has_timer) {
+        timer_delete(t->timer);
+        t->has_timer = 0;
+    }
+}

@@ -1,0 +1,109 @@
+/*
+ * Where a fault is classified: is it a fiber's, and of what kind? A
+ * fiber's fault is recorded and the fiber's host continues; anything else
+ * goes back to signals.c to be chained.
+ *
+ * Runs in the signal handler: async-signal-safe, nothing allocated, no
+ * locks taken. The record lives in the fiber object.
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "arch.h"
+#include "fault_backtrace.h"
+#include "fiber_impl.h"
+#include "signals.h"
+#include "thread.h"
+
+static int kind_of(int sig, const struct tether_stack *s, uintptr_t addr,
+                   uintptr_t sp)
+{
+    uintptr_t guard = (uintptr_t)s->base, lo = (uintptr_t)tether__stack_lo(s);
+
+    switch (sig) {
+    case SIGSEGV:
+        /*
+         * In the guard, or anywhere below the stack with the stack pointer
+         * already below it (a frame too big to land in the guard).
+         */
+        if ((addr >= guard && addr < lo) || (sp < lo && addr < lo))
+            return TETHER_FAULT_STACK_OVERFLOW;
+        return TETHER_FAULT_SEGV;
+    case SIGBUS:
+        return TETHER_FAULT_BUS;
+    case SIGILL:
+        return TETHER_FAULT_ILL;
+    default:
+        return TETHER_FAULT_FPE;
+    }
+}
+
+/*
+ * Is this fault the running fiber's? It must come from the kernel (a
+ * sent signal is not a fault), hit with the stack pointer on the fiber's
+ * stack or the address in its guard region, outside the switch code,
+ * and, if the fiber names its guest code, inside it.
+ */
+static int fibers_fault(const tether_fiber *f, const siginfo_t *info,
+                        uintptr_t pc, uintptr_t sp)
+{
+    const struct tether_stack *s = &f->stack;
+    uintptr_t addr = (uintptr_t)info->si_addr;
+    uintptr_t base = (uintptr_t)s->base, hi = (uintptr_t)tether__stack_hi(s);
+
+    if (info->si_code <= 0)
+        return 0;
+    if (!((sp >= base && sp < hi) ||
+          (addr >= base && addr < (uintptr_t)tether__stack_lo(s))))
+        return 0;
+    if (tether__arch_in_switch(pc))
+        return 0;
+    return tether__in_guest_code(f, pc);
+}
+
+static void record(tether_fiber *f, int sig, const siginfo_t *info,
+                   const void *uc, uintptr_t pc, uintptr_t sp)
+{
+    tether_fault *r = &f->fault;
+
+    r->kind = kind_of(sig, &f->stack, (uintptr_t)info->si_addr, sp);
+    r->signo = sig;
+    r->code = info->si_code;
+    r->addr = info->si_addr;
+    r->pc = (void *)pc;
+    r->sp = (void *)sp;
+    tether__arch_uc_regs(uc, r->regs);
+    r->nframes = tether__fault_backtrace(uc, &f->stack, r->frames,
+                                         TETHER_FAULT_FRAMES_MAX);
+}
+
+int tether__fault_handle(int sig, siginfo_t *info, void *uc)
+{
+    struct tether_thread *t = &tether__thread;
+    tether_fiber *f = t->current;
+    uintptr_t pc = tether__arch_uc_pc(uc), sp = tether__arch_uc_sp(uc);
+
+    if (t->in_fault) {
+        /* A fault while handling one: the stack walk hit bad memory? */
+        if (t->capture_env)
+            tether__fault_backtrace_abort(t);
+        return 0; /* a bug in the handler: chain, and die as we would */
+    }
+    if (!f || !fibers_fault(f, info, pc, sp))
+        return 0;
+    t->in_fault = 1;
+    record(f, sig, info, uc, pc, sp);
+    f->stop = TETHER_FAULTED;
+    tether__arch_uc_to_host(uc, f->record, NULL);
+    t->in_fault = 0;
+    return 1;
+}
+
+const tether_fault *tether_fiber_fault(const tether_fiber *f)
+{
+    if (!f || atomic_load_explicit(&((tether_fiber *)f)->state,
+                                   memory_order_acquire) != TETHER_FAULTED)
+        return NULL;
+    return &f->fault;
+}

@@ -1,0 +1,116 @@
+/* Fault records in words: names for kinds, signals and codes; the report. */
+#define _GNU_SOURCE /* dladdr */
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <tether/fault.h>
+
+const char *tether_fault_kind_name(int kind)
+{
+    switch (kind) {
+    case TETHER_FAULT_SEGV: return "segmentation fault";
+    case TETHER_FAULT_BUS: return "bus error";
+    case TETHER_FAULT_ILL: return "illegal instruction";
+    case TETHER_FAULT_FPE: return "arithmetic exception";
+    case TETHER_FAULT_STACK_OVERFLOW: return "stack overflow";
+    default: return "unknown fault";
+    }
+}
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGILL: return "SIGILL";
+    case SIGFPE: return "SIGFPE";
+    default: return "signal";
+    }
+}
+
+static const char *code_name(int sig, int code)
+{
+    if (sig == SIGSEGV) {
+        switch (code) {
+        case SEGV_MAPERR: return "SEGV_MAPERR";
+        case SEGV_ACCERR: return "SEGV_ACCERR";
+        }
+    } else if (sig == SIGBUS) {
+        switch (code) {
+        case BUS_ADRALN: return "BUS_ADRALN";
+        case BUS_ADRERR: return "BUS_ADRERR";
+        case BUS_OBJERR: return "BUS_OBJERR";
+        }
+    } else if (sig == SIGILL) {
+        switch (code) {
+        case ILL_ILLOPC: return "ILL_ILLOPC";
+        case ILL_ILLOPN: return "ILL_ILLOPN";
+        case ILL_PRVOPC: return "ILL_PRVOPC";
+        }
+    } else if (sig == SIGFPE) {
+        switch (code) {
+        case FPE_INTDIV: return "FPE_INTDIV";
+        case FPE_INTOVF: return "FPE_INTOVF";
+        case FPE_FLTDIV: return "FPE_FLTDIV";
+        case FPE_FLTINV: return "FPE_FLTINV";
+        }
+    }
+    return "code";
+}
+
+/* An snprintf that keeps counting once the buffer is full. */
+struct out {
+    char *buf;
+    size_t len, used;
+};
+
+static void put(struct out *o, const char *fmt, ...)
+{
+    size_t room = o->used < o->len ? o->len - o->used : 0;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(room ? o->buf + o->used : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->used += (size_t)n;
+}
+
+static void put_frame(struct out *o, int i, void *pc)
+{
+    Dl_info di;
+
+    /* A return address may sit just past its function: look up pc - 1. */
+    void *look = i == 0 ? pc : (char *)pc - 1;
+
+    if (dladdr(look, &di) && di.dli_sname)
+        put(o, "  #%-2d %p %s+%#lx (%s)\n", i, pc, di.dli_sname,
+            (unsigned long)((char *)pc - (char *)di.dli_saddr),
+            di.dli_fname ? di.dli_fname : "?");
+    else if (dladdr(look, &di) && di.dli_fname)
+        put(o, "  #%-2d %p %s+%#lx\n", i, pc, di.dli_fname,
+            (unsigned long)((char *)pc - (char *)di.dli_fbase));
+    else
+        put(o, "  #%-2d %p ?\n", i, pc);
+}
+
+int tether_fault_format(const tether_fault *f, char *buf, size_t len)
+{
+    struct out o = { buf, len, 0 };
+
+    if (!f || (!buf && len > 0))
+        return -EINVAL;
+    if (len > 0)
+        buf[0] = '\0';
+    put(&o, "%s: %s (%s) at address %p\n", tether_fault_kind_name(f->kind),
+        signal_name(f->signo), code_name(f->signo, f->code), f->addr);
+    put(&o, "  pc %p sp %p\n", f->pc, f->sp);
+    for (int i = 0; i < f->nframes && i < TETHER_FAULT_FRAMES_MAX; i++)
+        put_frame(&o, i, f->frames[i]);
+    return o.used > (size_t)0x7fffffff ? 0x7fffffff : (int)o.used;
+}

@@ -1,0 +1,142 @@
+/*
+ * Termination: tether_terminate(), host-function brackets, and what a
+ * kill signal does when it lands on a thread.
+ *
+ * A kill is a flag on the fiber (fiber_impl.h: kill, kill_details) plus,
+ * when the fiber is running, a signal to its thread. Wherever the signal
+ * lands, one of two things ends the fiber: the handler, if the thread is
+ * in the fiber's guest code, rewrites the context to return to the host;
+ * otherwise the handler does nothing and the flag is seen at a
+ * checkpoint, the next time the fiber passes through tether (resume's
+ * claim, the return from a switch, a yield, the end of a host call).
+ */
+#include <errno.h>
+#include <stdint.h>
+
+#include "arch.h"
+#include "deadline.h"
+#include <tether/kill.h>
+
+#include "fiber_impl.h"
+#include "kill_signal.h"
+#include "signals.h"
+#include "thread.h"
+
+/*
+ * The first request wins: it claims the word, writes the details, then
+ * publishes its reason. Readers take only a reason (> 0) as a kill, so
+ * they never see a kill without its details.
+ */
+int tether__kill_request(tether_fiber *f, int why, void *details)
+{
+    int none = KILL_NONE;
+
+    if (!atomic_compare_exchange_strong(&f->kill, &none, KILL_CLAIMING))
+        return 0;
+    atomic_store(&f->kill_details, details);
+    atomic_store(&f->kill, why);
+    return 1;
+}
+
+static int killed(const tether_fiber *f)
+{
+    return atomic_load(&((tether_fiber *)f)->kill) > KILL_NONE;
+}
+
+void tether__kill_checkpoint(tether_fiber *f)
+{
+    if (f->host_depth == 0 && killed(f))
+        tether__switch_out(f, TETHER_TERMINATED, atomic_load(&f->kill_details));
+}
+
+int tether_terminate(void *details)
+{
+    tether_fiber *f = tether__thread.current;
+
+    if (!f)
+        return -EPERM;
+    tether__switch_out(f, TETHER_TERMINATED, details);
+    __builtin_unreachable(); /* a TERMINATED fiber is never resumed */
+}
+
+int tether_host_enter(void)
+{
+    tether_fiber *f = tether__thread.current;
+
+    if (!f)
+        return -EPERM;
+    tether__host_depth_add(f, 1);
+    return 0;
+}
+
+int tether_host_leave(void)
+{
+    tether_fiber *f = tether__thread.current;
+
+    if (!f)
+        return -EPERM;
+    if (f->host_depth <= 0)
+        return -EINVAL;
+    tether__host_depth_add(f, -1);
+    tether__kill_checkpoint(f); /* back in guest code: a pending kill ends it */
+    return 0;
+}
+
+/*
+ * May the handler stop f where `uc` interrupted it? Only in code of the
+ * fiber's own: on its stack, not in a host call, not in the switch code,
+ * and in its guest code if it names any. Everywhere else the kill waits
+ * for a checkpoint.
+ */
+static int interruptible(const tether_fiber *f, const void *uc)
+{
+    uintptr_t pc = tether__arch_uc_pc(uc), sp = tether__arch_uc_sp(uc);
+    uintptr_t lo = (uintptr_t)tether__stack_lo(&f->stack);
+    uintptr_t hi = (uintptr_t)tether__stack_hi(&f->stack);
+
+    return f->host_depth == 0 && sp >= lo && sp < hi &&
+           !tether__arch_in_switch(pc) && tether__in_guest_code(f, pc);
+}
+
+/* Is `target` this thread's running fiber or one of its hosts? */
+static int on_this_thread(const struct tether_thread *t, const tether_fiber *target)
+{
+    for (const tether_fiber *c = t->current; c; c = c->parent)
+        if (c == target)
+            return 1;
+    return 0;
+}
+
+/*
+ * The kill signal handler. Async-signal-safe: it reads this thread's
+ * fiber chain, compares ids, and at most rewrites the context.
+ */
+int tether__kill_handle(siginfo_t *info, void *uc)
+{
+    struct tether_thread *t = &tether__thread;
+    tether_fiber *f = t->current;
+    uint64_t id;
+
+    if (tether__kill_signal_is_deadline(info)) {
+        tether_fiber *target = tether__deadline_target(t);
+        if (!target || !on_this_thread(t, target))
+            return 1; /* it ended in time; a late timer signal */
+        /* The target and every fiber it runs in turn are out of time. */
+        for (tether_fiber *c = f; c; c = c->parent) {
+            tether__kill_request(c, KILL_DEADLINE, TETHER_DEADLINE_EXCEEDED);
+            if (c == target)
+                break;
+        }
+    } else if (tether__kill_signal_id(info, &id)) {
+        /* Only the innermost fiber runs; a host waits for its nested resume. */
+        if (!f || f->id != id)
+            return 1;
+    } else {
+        return 0; /* somebody else's SIGURG */
+    }
+    if (f && killed(f) && interruptible(f, uc)) {
+        f->stop = TETHER_TERMINATED;
+        tether__arch_uc_to_host(uc, f->record, atomic_load(&f->kill_details));
+    }
+    return 1;
+}

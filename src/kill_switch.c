@@ -1,0 +1,167 @@
+/*
+ * Kill switches: handles that terminate a fiber from any thread.
+ *
+ * All the switches of one fiber share a small block, counted by
+ * reference, that points at the fiber until the fiber is destroyed. The
+ * block's mutex keeps the fiber alive while a switch is being fired; the
+ * signal itself is sent after the mutex is dropped, and names the fiber
+ * by id, so a fiber freed meanwhile is never touched.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <tether/kill.h>
+
+#include "fiber_impl.h"
+#include "kill_signal.h"
+#include "signals.h"
+#include "thread.h"
+
+struct tether_kill_shared {
+    pthread_mutex_t lock;
+    tether_fiber *fiber; /* NULL once destroyed */
+    _Atomic long refs;   /* the fiber's one, plus one per switch */
+};
+
+struct tether_kill_switch {
+    struct tether_kill_shared *s;
+};
+
+static void shared_put(struct tether_kill_shared *s)
+{
+    if (atomic_fetch_sub(&s->refs, 1) == 1) {
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+    }
+}
+
+/* The fiber's block, made on first use (creation is the host's call). */
+static struct tether_kill_shared *shared_get(tether_fiber *f)
+{
+    static pthread_mutex_t make_lock = PTHREAD_MUTEX_INITIALIZER;
+    struct tether_kill_shared *s;
+
+    pthread_mutex_lock(&make_lock);
+    s = atomic_load(&f->kswitch);
+    if (!s && (s = calloc(1, sizeof *s)) != NULL) {
+        pthread_mutex_init(&s->lock, NULL);
+        s->fiber = f;
+        atomic_init(&s->refs, 1);
+        atomic_store(&f->kswitch, s);
+    }
+    if (s)
+        atomic_fetch_add(&s->refs, 1);
+    pthread_mutex_unlock(&make_lock);
+    return s;
+}
+
+int tether_kill_switch_create(tether_fiber *f, tether_kill_switch **out)
+{
+    tether_kill_switch *k;
+    tether_fiber *self = tether__thread.current;
+
+    if (!f || !out)
+        return -EINVAL;
+    if (self)
+        tether__host_depth_add(self, 1);
+    k = malloc(sizeof *k);
+    if (k && !(k->s = shared_get(f))) {
+        free(k);
+        k = NULL;
+    }
+    if (self) {
+        tether__host_depth_add(self, -1);
+        tether__kill_checkpoint(self);
+    }
+    if (!k)
+        return -ENOMEM;
+    *out = k;
+    return 0;
+}
+
+void tether__kill_switch_detach(tether_fiber *f)
+{
+    struct tether_kill_shared *s = atomic_load(&f->kswitch);
+
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->fiber = NULL;
+    pthread_mutex_unlock(&s->lock);
+    shared_put(s);
+}
+
+void tether__kill_signal_send(pid_t tid, uint64_t id)
+{
+    siginfo_t info = { 0 };
+
+    info.si_signo = TETHER_KILL_SIGNAL;
+    info.si_code = SI_QUEUE;
+    info.si_pid = getpid();
+    info.si_uid = getuid();
+    info.si_value.sival_ptr = (void *)(uintptr_t)(KILL_ID_TAG | id);
+    syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, TETHER_KILL_SIGNAL, &info);
+}
+
+/* Is f the calling fiber, or hosting it on this thread? */
+static int is_self(const tether_fiber *f)
+{
+    for (const tether_fiber *c = tether__thread.current; c; c = c->parent)
+        if (c == f)
+            return 1;
+    return 0;
+}
+
+int tether_kill_switch_fire(tether_kill_switch *k, void *details)
+{
+    tether_fiber *self = tether__thread.current, *f;
+    pid_t tid = 0;
+    uint64_t id = 0;
+    int result, state, me = 0;
+
+    if (!k)
+        return -EINVAL;
+    if (self)
+        tether__host_depth_add(self, 1); /* no kill may stop us holding the lock */
+    pthread_mutex_lock(&k->s->lock);
+    f = k->s->fiber;
+    if (!f || !tether__kill_request(f, KILL_SWITCH, details)) {
+        result = TETHER_KILL_FINISHED;
+    } else {
+        /* seq_cst, after the request: see the claim in fiber.c's run(). */
+        state = atomic_load(&f->state);
+        tid = atomic_load(&f->run_tid);
+        id = f->id;
+        me = is_self(f);
+        if (state == TETHER_READY || state == TETHER_YIELDED)
+            result = TETHER_KILL_PENDING;
+        else if (state == TETHER_RUNNING)
+            result = TETHER_KILL_SIGNALLED;
+        else
+            result = TETHER_KILL_FINISHED;
+    }
+    pthread_mutex_unlock(&k->s->lock);
+    /*
+     * A fiber killing itself (or a host of its own) needs no signal: the
+     * checkpoint below ends it, or its host when the nested resume
+     * returns. Anyone else's running fiber gets the signal.
+     */
+    if (tid && !me)
+        tether__kill_signal_send(tid, id);
+    if (self) {
+        tether__host_depth_add(self, -1);
+        tether__kill_checkpoint(self);
+    }
+    return result;
+}
+
+void tether_kill_switch_free(tether_kill_switch *k)
+{
+    if (!k)
+        return;
+    shared_put(k->s);
+    free(k);
+}

@@ -1,0 +1,115 @@
+/*
+ * Installing tether's signal handler, and chaining what is not tether's.
+ *
+ * Everything reached from on_signal() runs in a signal handler: it is
+ * async-signal-safe (no malloc, no locks, no stdio) and keeps errno.
+ */
+#define _GNU_SOURCE /* gettid */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "signals.h"
+
+static const int fault_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE };
+#define NFAULT (int)(sizeof fault_signals / sizeof fault_signals[0])
+
+/* The handlers installed before ours; written once, before ours is live. */
+static struct sigaction previous[NSIG];
+static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static int install_err;
+
+static void on_signal(int sig, siginfo_t *info, void *uc)
+{
+    int saved_errno = errno;
+    int taken = sig == TETHER_KILL_SIGNAL ? tether__kill_handle(info, uc)
+                                          : tether__fault_handle(sig, info, uc);
+
+    if (!taken)
+        tether__signal_chain(sig, info, uc);
+    errno = saved_errno;
+}
+
+/* A fault the kernel raised: returning re-runs the faulting instruction. */
+static int synchronous(int sig, const siginfo_t *info)
+{
+    return sig != TETHER_KILL_SIGNAL && info->si_code > 0;
+}
+
+/* Makes the default action take the signal, as if tether were not there. */
+static void die_by_default(int sig, const siginfo_t *info)
+{
+    struct sigaction dfl;
+
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
+    /*
+     * A fault recurs on return and meets the default action. A signal
+     * that was sent is sent again; it is not blocked here (SA_NODEFER),
+     * so it is delivered at once.
+     */
+    if (!synchronous(sig, info))
+        syscall(SYS_tgkill, getpid(), gettid(), sig);
+}
+
+void tether__signal_chain(int sig, siginfo_t *info, void *uc)
+{
+    const struct sigaction *p = &previous[sig];
+
+    if (p->sa_flags & SA_SIGINFO) {
+        if (p->sa_sigaction) {
+            p->sa_sigaction(sig, info, uc);
+            return;
+        }
+    } else if (p->sa_handler == SIG_IGN) {
+        /* The kernel does not let an ignored fault pass either. */
+        if (synchronous(sig, info))
+            die_by_default(sig, info);
+        return;
+    } else if (p->sa_handler != SIG_DFL) {
+        p->sa_handler(sig);
+        return;
+    }
+    die_by_default(sig, info);
+}
+
+/* Saves the old handler first: ours may run the moment it is installed. */
+static void install_one(int sig, const struct sigaction *sa)
+{
+    if (sigaction(sig, NULL, &previous[sig]) != 0 ||
+        sigaction(sig, sa, NULL) != 0)
+        install_err = -EAGAIN;
+}
+
+static void install(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_signal;
+    /*
+     * Faults: on the alternate stack (the fiber's may be full), and
+     * SA_NODEFER so that a fault inside the handler reaches it again and
+     * is chained, rather than killing the process silently. The kill
+     * signal is blocked meanwhile: a kill must not interrupt the fault
+     * handler. The kill handler itself is not re-entered (no NODEFER).
+     */
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, TETHER_KILL_SIGNAL);
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    for (int i = 0; i < NFAULT; i++)
+        install_one(fault_signals[i], &sa);
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    install_one(TETHER_KILL_SIGNAL, &sa);
+}
+
+int tether__signals_install(void)
+{
+    pthread_once(&install_once, install);
+    return install_err;
+}

@@ -1,0 +1,449 @@
+/*
+ * Faults on fibers: the fault matrix (every kind of fault x where it
+ * happens), what the fault record says, the report, stack overflow and
+ * reuse of the stack, and a fiber's host surviving it all.
+ *
+ * Every fault here is real: a NULL dereference, a read past the end of a
+ * truncated file mapping, ud2, an integer division by zero, a runaway
+ * recursion into the guard. The functions that fault are exported
+ * (-export-dynamic) so that the report can name them.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+/* ------------------------------------------------------------ the faults */
+
+volatile int zero = 0;
+volatile char *volatile null_ptr = NULL;
+volatile char *bus_page; /* a page past the end of an empty file */
+
+OPAQUE int fault_segv(void)
+{
+    return *null_ptr;
+}
+
+OPAQUE int fault_bus(void)
+{
+    return bus_page[0];
+}
+
+OPAQUE int fault_ill(void)
+{
+    __asm__ volatile("ud2");
+    return 0;
+}
+
+OPAQUE int fault_fpe(void)
+{
+    return 100 / zero;
+}
+
+OPAQUE unsigned fault_overflow(unsigned n)
+{
+    volatile char pad[512];
+    pad[0] = (char)n;
+    if (n == UINT32_MAX) /* never: the guard stops it first */
+        return 0;
+    return fault_overflow(n + 1) + pad[0];
+}
+
+static int (*const faults[])(void) = {
+    [TETHER_FAULT_SEGV] = fault_segv,
+    [TETHER_FAULT_BUS] = fault_bus,
+    [TETHER_FAULT_ILL] = fault_ill,
+    [TETHER_FAULT_FPE] = fault_fpe,
+};
+
+OPAQUE int do_fault(int kind)
+{
+    if (kind == TETHER_FAULT_STACK_OVERFLOW)
+        return (int)fault_overflow(0);
+    return faults[kind]();
+}
+
+static void setup_bus(void)
+{
+    int fd = memfd_create("tether-bus", 0);
+    void *p = fd < 0 ? MAP_FAILED
+                     : mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        perror("tether-bus mapping");
+        exit(EXIT_FAILURE);
+    }
+    bus_page = p;
+    close(fd); /* the mapping keeps the (empty) file */
+}
+
+/* ------------------------------------------------------- where it happens */
+
+/* A guest that faults in its own code. */
+OPAQUE void *guest_faults(void *arg, void *in)
+{
+    (void)in;
+    return (void *)(intptr_t)do_fault((int)(intptr_t)arg);
+}
+
+/* A host function the guest calls, which faults while it runs on the fiber. */
+OPAQUE int host_function(int kind)
+{
+    int r;
+    tether_host_enter();
+    r = do_fault(kind);
+    tether_host_leave();
+    return r;
+}
+
+OPAQUE void *guest_calls_host(void *arg, void *in)
+{
+    (void)in;
+    return (void *)(intptr_t)host_function((int)(intptr_t)arg);
+}
+
+/* An outer fiber whose nested fiber faults; it returns what it saw. */
+struct nested {
+    int kind;
+    int inner_result;
+    tether_fault inner_fault;
+};
+
+static void *outer_fiber(void *arg, void *in)
+{
+    struct nested *n = arg;
+    tether_fiber *inner;
+    (void)in;
+    if (tether_fiber_create(&inner, guest_faults, (void *)(intptr_t)n->kind,
+                            NULL) != 0)
+        return (void *)-1;
+    n->inner_result = tether_fiber_resume(inner, NULL, NULL);
+    if (n->inner_result == TETHER_FAULTED)
+        n->inner_fault = *tether_fiber_fault(inner);
+    tether_fiber_destroy(inner);
+    return (void *)(intptr_t)(tether_current() != NULL);
+}
+
+/* ------------------------------------------------------------- checking */
+
+static int expected_signal(int kind)
+{
+    switch (kind) {
+    case TETHER_FAULT_BUS: return SIGBUS;
+    case TETHER_FAULT_ILL: return SIGILL;
+    case TETHER_FAULT_FPE: return SIGFPE;
+    default: return SIGSEGV;
+    }
+}
+
+/* Is addr inside the function that starts at fn (as dladdr sees it)? */
+static int in_function(void *addr, void *fn)
+{
+    Dl_info di;
+    return dladdr(addr, &di) && di.dli_saddr == fn;
+}
+
+static int frames_contain(const tether_fault *r, void *fn)
+{
+    for (int i = 0; i < r->nframes; i++)
+        if (in_function(i ? (char *)r->frames[i] - 1 : r->frames[i], fn))
+            return 1;
+    return 0;
+}
+
+/* What every fault record of `kind` must say, wherever it happened. */
+static void check_record(const tether_fault *r, int kind, void *stack_lo,
+                         void *stack_hi)
+{
+    void *fn = kind == TETHER_FAULT_STACK_OVERFLOW ? (void *)fault_overflow
+                                                   : (void *)faults[kind];
+
+    ck_assert_int_eq(r->kind, kind);
+    ck_assert_int_eq(r->signo, expected_signal(kind));
+    switch (kind) {
+    case TETHER_FAULT_SEGV:
+        ck_assert_int_eq(r->code, SEGV_MAPERR);
+        ck_assert_ptr_null(r->addr);
+        break;
+    case TETHER_FAULT_BUS:
+        ck_assert_int_eq(r->code, BUS_ADRERR);
+        ck_assert_ptr_eq(r->addr, (void *)bus_page);
+        break;
+    case TETHER_FAULT_ILL:
+        ck_assert_int_eq(r->code, ILL_ILLOPN);
+        ck_assert_ptr_eq(r->addr, r->pc);
+        break;
+    case TETHER_FAULT_FPE:
+        ck_assert_int_eq(r->code, FPE_INTDIV);
+        ck_assert_ptr_eq(r->addr, r->pc);
+        break;
+    case TETHER_FAULT_STACK_OVERFLOW:
+        ck_assert_uint_lt((uintptr_t)r->addr, (uintptr_t)stack_lo); /* below the usable stack */
+        break;
+    }
+    /* pc, sp and registers are the faulting instruction's. */
+    ck_assert_msg(in_function(r->pc, fn), "pc %p is not in the faulting function", r->pc);
+    ck_assert_ptr_eq(r->frames[0], r->pc);
+    ck_assert_uint_eq(r->regs[TETHER_REG_RIP], (uintptr_t)r->pc);
+    ck_assert_uint_eq(r->regs[TETHER_REG_RSP], (uintptr_t)r->sp);
+    if (kind != TETHER_FAULT_STACK_OVERFLOW)
+        ck_assert_uint_ge((uintptr_t)r->sp, (uintptr_t)stack_lo);
+    ck_assert_uint_lt((uintptr_t)r->sp, (uintptr_t)stack_hi);
+    /* The backtrace reaches from the faulting function to its caller... */
+    ck_assert_int_ge(r->nframes, 2);
+    ck_assert_int_le(r->nframes, TETHER_FAULT_FRAMES_MAX);
+    if (kind != TETHER_FAULT_STACK_OVERFLOW) {
+        ck_assert_msg(frames_contain(r, (void *)do_fault), "no do_fault frame");
+        return;
+    }
+    /* ...or, for a runaway recursion, is full of it, innermost first. */
+    ck_assert_int_eq(r->nframes, TETHER_FAULT_FRAMES_MAX);
+    for (int i = 1; i < r->nframes; i++)
+        ck_assert(in_function((char *)r->frames[i] - 1, (void *)fault_overflow));
+}
+
+/* Faults `kind` on a fresh fiber running `entry`; checks; destroys. */
+static void fault_on_fiber(tether_fn entry, int kind)
+{
+    tether_fiber_opts o = {.stack_size = 64 * 1024};
+    tether_fiber *f;
+    void *lo, *hi, *out = (void *)1;
+    const tether_fault *r;
+
+    ck_assert_int_eq(tether_fiber_create(&f, entry, (void *)(intptr_t)kind, &o), 0);
+    tether_fiber_stack(f, &lo, &hi);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, &out), TETHER_FAULTED);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(tether_fiber_state(f), TETHER_FAULTED);
+    ck_assert_ptr_null(tether_current()); /* the host is itself again */
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), -ESRCH);
+    r = tether_fiber_fault(f);
+    ck_assert_ptr_nonnull(r);
+    check_record(r, kind, lo, hi);
+    if (entry == guest_calls_host && kind != TETHER_FAULT_STACK_OVERFLOW)
+        ck_assert(frames_contain(r, (void *)host_function));
+    ck_assert_int_eq(tether_fiber_destroy(f), 0);
+}
+
+/* The host carries on: a new fiber runs normally after the fault. */
+static void *plain(void *arg, void *in)
+{
+    (void)in;
+    tether_yield(arg, NULL);
+    return arg;
+}
+
+static void host_still_works(void)
+{
+    tether_fiber *f = make_fiber(plain, (void *)7);
+    void *v;
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, &v), TETHER_YIELDED);
+    ck_assert_ptr_eq(v, (void *)7);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, &v), TETHER_RETURNED);
+    tether_fiber_destroy(f);
+}
+
+/* ------------------------------------------------------------ the matrix */
+
+#define KINDS 5 /* _tcase_add_loop_test index + 1 = the kind */
+
+START_TEST(test_guest_fault)
+{
+    fault_on_fiber(guest_faults, _i + 1);
+    host_still_works();
+}
+END_TEST
+
+START_TEST(test_host_function_fault)
+{
+    fault_on_fiber(guest_calls_host, _i + 1);
+    host_still_works();
+}
+END_TEST
+
+START_TEST(test_nested_fiber_fault)
+{
+    struct nested n = {.kind = _i + 1};
+    tether_fiber *outer = make_fiber(outer_fiber, &n);
+    void *v;
+    ck_assert_int_eq(tether_fiber_resume(outer, NULL, &v), TETHER_RETURNED);
+    ck_assert_ptr_eq(v, (void *)1); /* the outer fiber was still current */
+    ck_assert_int_eq(n.inner_result, TETHER_FAULTED);
+    ck_assert_int_eq(n.inner_fault.kind, n.kind);
+    ck_assert_int_eq(n.inner_fault.signo, expected_signal(n.kind));
+    ck_assert(frames_contain(&n.inner_fault,
+                             n.kind == TETHER_FAULT_STACK_OVERFLOW
+                                 ? (void *)fault_overflow : (void *)do_fault));
+    tether_fiber_destroy(outer);
+    host_still_works();
+}
+END_TEST
+
+static void *thread_main(void *arg)
+{
+    fault_on_fiber(guest_faults, (int)(intptr_t)arg);
+    host_still_works();
+    return (void *)1;
+}
+
+START_TEST(test_second_thread_fault)
+{
+    pthread_t th;
+    void *ok = NULL;
+    ck_assert_int_eq(pthread_create(&th, NULL, thread_main, (void *)(intptr_t)(_i + 1)), 0);
+    ck_assert_int_eq(pthread_join(th, &ok), 0);
+    ck_assert_ptr_eq(ok, (void *)1);
+    host_still_works(); /* and this thread, which never faulted, too */
+}
+END_TEST
+
+/* ----------------------------------------------------- overflow and reuse */
+
+/* The stack after an overflow works again, and overflows the same way. */
+START_TEST(test_overflow_then_reuse)
+{
+    for (int round = 0; round < 3; round++) {
+        fault_on_fiber(guest_faults, TETHER_FAULT_STACK_OVERFLOW);
+        fault_on_fiber(guest_faults, TETHER_FAULT_SEGV);
+    }
+    host_still_works();
+}
+END_TEST
+
+/* Both guard methods classify the overflow. */
+START_TEST(test_overflow_mprotect_guard)
+{
+    tether_fiber_opts o = {.stack_size = 32 * 1024,
+                           .flags = TETHER_FIBER_GUARD_MPROTECT};
+    tether_fiber *f;
+    ck_assert_int_eq(tether_fiber_create(&f, guest_faults,
+                                         (void *)TETHER_FAULT_STACK_OVERFLOW, &o), 0);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_FAULTED);
+    ck_assert_int_eq(tether_fiber_fault(f)->kind, TETHER_FAULT_STACK_OVERFLOW);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/* ------------------------------------------------------- records, report */
+
+START_TEST(test_no_fault_record_unless_faulted)
+{
+    tether_fiber *f = make_fiber(plain, NULL);
+    ck_assert_ptr_null(tether_fiber_fault(NULL));
+    ck_assert_ptr_null(tether_fiber_fault(f));
+    tether_fiber_resume(f, NULL, NULL);
+    ck_assert_ptr_null(tether_fiber_fault(f)); /* YIELDED */
+    tether_fiber_resume(f, NULL, NULL);
+    ck_assert_ptr_null(tether_fiber_fault(f)); /* RETURNED */
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+START_TEST(test_report_names_frames)
+{
+    tether_fiber *f;
+    char buf[4096], tiny[16];
+    int n;
+    ck_assert_int_eq(tether_fiber_create(&f, guest_calls_host,
+                                         (void *)TETHER_FAULT_FPE, NULL), 0);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_FAULTED);
+    n = tether_fault_format(tether_fiber_fault(f), buf, sizeof buf);
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_lt(n, (int)sizeof buf);
+    ck_assert_uint_eq(strlen(buf), (size_t)n);
+    ck_assert_msg(strstr(buf, "arithmetic exception: SIGFPE (FPE_INTDIV)"), "%s", buf);
+    ck_assert_msg(strstr(buf, "fault_fpe+"), "%s", buf);
+    ck_assert_msg(strstr(buf, "do_fault+"), "%s", buf);
+    ck_assert_msg(strstr(buf, "host_function+"), "%s", buf);
+    ck_assert_msg(strstr(buf, "guest_calls_host+"), "%s", buf);
+    /* Cut short: NUL-terminated, and the full length still reported. */
+    ck_assert_int_eq(tether_fault_format(tether_fiber_fault(f), tiny, sizeof tiny), n);
+    ck_assert_uint_eq(strlen(tiny), sizeof tiny - 1);
+    ck_assert_int_eq(tether_fault_format(tether_fiber_fault(f), NULL, 0), n);
+    ck_assert_int_eq(tether_fault_format(NULL, buf, sizeof buf), -EINVAL);
+    ck_assert_int_eq(tether_fault_format(tether_fiber_fault(f), NULL, 8), -EINVAL);
+    ck_assert_str_eq(tether_fault_kind_name(TETHER_FAULT_STACK_OVERFLOW), "stack overflow");
+    ck_assert_str_eq(tether_fault_kind_name(99), "unknown fault");
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/* The host's floating-point control state survives a guest that changed it. */
+OPAQUE void *guest_changes_mxcsr(void *arg, void *in)
+{
+    unsigned m = 0x7f80; /* round toward zero, all masked */
+    (void)arg;
+    (void)in;
+    __asm__ volatile("ldmxcsr %0" : : "m"(m));
+    return (void *)(intptr_t)fault_segv();
+}
+
+START_TEST(test_fault_restores_host_fp_control)
+{
+    unsigned before, after;
+    tether_fiber *f = make_fiber(guest_changes_mxcsr, NULL);
+    __asm__ volatile("stmxcsr %0" : "=m"(before));
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_FAULTED);
+    __asm__ volatile("stmxcsr %0" : "=m"(after));
+    ck_assert_uint_eq(after & ~0x3fu, before & ~0x3fu); /* control bits */
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/* A corrupt stack does not stop the fault from being reported. */
+OPAQUE void *smash_and_fault(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    /* rbp points nowhere, rsp stays sane: the walk meets garbage. */
+    __asm__ volatile("movq $0x10, %%rbp\n\t"
+                     "movq $0, %%rax\n\t"
+                     "movq (%%rax), %%rax"
+                     : : : "rax", "rbp", "memory");
+    return NULL;
+}
+
+START_TEST(test_fault_with_corrupt_frames)
+{
+    tether_fiber *f = make_fiber(smash_and_fault, NULL);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_FAULTED);
+    ck_assert_int_ge(tether_fiber_fault(f)->nframes, 1);
+    ck_assert(in_function(tether_fiber_fault(f)->pc, (void *)smash_and_fault));
+    tether_fiber_destroy(f);
+    host_still_works();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("fault");
+    TCase *tc;
+
+    setup_bus();
+    tc = tcase_create("matrix");
+    tcase_add_loop_test(tc, test_guest_fault, 0, KINDS);
+    tcase_add_loop_test(tc, test_host_function_fault, 0, KINDS);
+    tcase_add_loop_test(tc, test_nested_fiber_fault, 0, KINDS);
+    tcase_add_loop_test(tc, test_second_thread_fault, 0, KINDS);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("overflow");
+    tcase_add_test(tc, test_overflow_then_reuse);
+    tcase_add_test(tc, test_overflow_mprotect_guard);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("record");
+    tcase_add_test(tc, test_no_fault_record_unless_faulted);
+    tcase_add_test(tc, test_report_names_frames);
+    tcase_add_test(tc, test_fault_restores_host_fp_control);
+    tcase_add_test(tc, test_fault_with_corrupt_frames);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
