@@ -109,8 +109,7 @@ static int timed_resume(struct tether_thread *t, tether_fiber *f, void *in,
 int tether_fiber_resume_for(tether_fiber *f, void *in, void **out,
                             uint64_t timeout_ns)
 {
-    struct tether_thread *t = &tether__thread;
-    tether_fiber *host = t->current;
+    tether_fiber *host;
     int err;
 
     if (!f || timeout_ns == 0)
@@ -119,13 +118,9 @@ int tether_fiber_resume_for(tether_fiber *f, void *in, void **out,
      * On a fiber, this is a host call: the deadline is linked from this
      * frame, so the fiber must not end before it is unlinked.
      */
-    if (host)
-        tether__host_depth_add(host, 1);
-    err = timed_resume(t, f, in, out, timeout_ns);
-    if (host) {
-        tether__host_depth_add(host, -1);
-        tether__kill_checkpoint(host);
-    }
+    host = tether__host_begin();
+    err = timed_resume(&tether__thread, f, in, out, timeout_ns);
+    tether__host_end(host);
     return err;
 }
 

@@ -9,6 +9,8 @@
 
 #include <tether/fault.h>
 
+#include "fiber_impl.h"
+
 const char *tether_fault_kind_name(int kind)
 {
     switch (kind) {
@@ -99,7 +101,7 @@ static void put_frame(struct out *o, int i, void *pc)
         put(o, "  #%-2d %p ?\n", i, pc);
 }
 
-int tether_fault_format(const tether_fault *f, char *buf, size_t len)
+static int format(const tether_fault *f, char *buf, size_t len)
 {
     struct out o = { buf, len, 0 };
 
@@ -113,4 +115,13 @@ int tether_fault_format(const tether_fault *f, char *buf, size_t len)
     for (int i = 0; i < f->nframes && i < TETHER_FAULT_FRAMES_MAX; i++)
         put_frame(&o, i, f->frames[i]);
     return o.used > (size_t)0x7fffffff ? 0x7fffffff : (int)o.used;
+}
+
+int tether_fault_format(const tether_fault *f, char *buf, size_t len)
+{
+    tether_fiber *self = tether__host_begin(); /* dladdr takes a lock */
+    int n = format(f, buf, len);
+
+    tether__host_end(self);
+    return n;
 }

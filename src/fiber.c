@@ -71,8 +71,8 @@ static void fiber_free(tether_fiber *f)
     free(f);
 }
 
-int tether_fiber_create(tether_fiber **out, tether_fn fn, void *arg,
-                        const tether_fiber_opts *opts)
+static int create(tether_fiber **out, tether_fn fn, void *arg,
+                  const tether_fiber_opts *opts)
 {
     static const tether_fiber_opts defaults;
     size_t size, guard;
@@ -111,6 +111,16 @@ int tether_fiber_create(tether_fiber **out, tether_fn fn, void *arg,
     atomic_init(&f->state, TETHER_READY);
     *out = f;
     return 0;
+}
+
+int tether_fiber_create(tether_fiber **out, tether_fn fn, void *arg,
+                        const tether_fiber_opts *opts)
+{
+    tether_fiber *self = tether__host_begin();
+    int err = create(out, fn, arg, opts);
+
+    tether__host_end(self);
+    return err;
 }
 
 /* Is f the calling fiber or one of its hosts? Only this thread's chain. */
@@ -188,32 +198,22 @@ static int run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
 
 int tether__resume(tether_fiber *f, void *in, void **out)
 {
-    struct tether_thread *t = &tether__thread;
-    tether_fiber *host = t->current;
-    int err;
-
     if (!f)
         return -EINVAL;
-    /*
-     * A nested resume is a host call of the hosting fiber's: a kill of
-     * the host waits until this one is back (a fiber claimed but never
-     * run would stay RUNNING for good).
-     */
-    if (host)
-        tether__host_depth_add(host, 1);
-    err = run(t, f, in, out);
-    if (host)
-        tether__host_depth_add(host, -1);
-    return err;
+    return run(&tether__thread, f, in, out);
 }
 
+/*
+ * On a fiber, a nested resume is a host call of the hosting fiber's: a
+ * kill of the host waits until the nested fiber is back (a fiber claimed
+ * but never run would stay RUNNING for good), and takes effect then.
+ */
 int tether_fiber_resume(tether_fiber *f, void *in, void **out)
 {
+    tether_fiber *host = tether__host_begin();
     int err = tether__resume(f, in, out);
-    tether_fiber *host = tether__thread.current;
 
-    if (host)
-        tether__kill_checkpoint(host); /* a kill of the host is due now */
+    tether__host_end(host); /* a kill of the host is due now */
     return err;
 }
 
@@ -258,11 +258,15 @@ _Noreturn void tether__fiber_main(tether_fiber *f, void *first)
 
 int tether_fiber_destroy(tether_fiber *f)
 {
+    tether_fiber *self;
+
     if (!f)
         return -EINVAL;
     if (atomic_load_explicit(&f->state, memory_order_acquire) == TETHER_RUNNING)
         return -EBUSY;
+    self = tether__host_begin();
     fiber_free(f);
+    tether__host_end(self);
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <tether/fiber.h>
 
 #include "stack.h"
+#include "thread.h"
 
 /* Why a kill was requested: the value of tether_fiber.kill. */
 enum { KILL_CLAIMING = -1, KILL_NONE = 0, KILL_SWITCH = 1, KILL_DEADLINE = 2 };
@@ -63,8 +64,25 @@ static inline void tether__host_depth_add(tether_fiber *f, int n)
 }
 
 /*
- * tether_fiber_resume() without the final kill checkpoint of a hosting
- * fiber, for callers that must tidy up before that fiber may end.
+ * tether's own functions that may run on a fiber and call into libc
+ * (malloc, mmap, locks) are host calls: a kill must not stop them half
+ * way. They begin with tether__host_begin() and end with
+ * tether__host_end(), which is also a kill checkpoint.
+ */
+static inline tether_fiber *tether__host_begin(void)
+{
+    tether_fiber *f = tether__thread.current;
+
+    if (f)
+        tether__host_depth_add(f, 1);
+    return f;
+}
+
+void tether__host_end(tether_fiber *f);
+
+/*
+ * tether_fiber_resume() without its host-call bracket, for callers that
+ * bracket a larger piece of work (tether__host_begin/_end).
  */
 int tether__resume(tether_fiber *f, void *in, void **out);
 

@@ -49,6 +49,14 @@ void tether__kill_checkpoint(tether_fiber *f)
         tether__switch_out(f, TETHER_TERMINATED, atomic_load(&f->kill_details));
 }
 
+void tether__host_end(tether_fiber *f)
+{
+    if (f) {
+        tether__host_depth_add(f, -1);
+        tether__kill_checkpoint(f);
+    }
+}
+
 int tether_terminate(void *details)
 {
     tether_fiber *f = tether__thread.current;

@@ -61,21 +61,17 @@ static struct tether_kill_shared *shared_get(tether_fiber *f)
 int tether_kill_switch_create(tether_fiber *f, tether_kill_switch **out)
 {
     tether_kill_switch *k;
-    tether_fiber *self = tether__thread.current;
+    tether_fiber *self;
 
     if (!f || !out)
         return -EINVAL;
-    if (self)
-        tether__host_depth_add(self, 1);
+    self = tether__host_begin();
     k = malloc(sizeof *k);
     if (k && !(k->s = shared_get(f))) {
         free(k);
         k = NULL;
     }
-    if (self) {
-        tether__host_depth_add(self, -1);
-        tether__kill_checkpoint(self);
-    }
+    tether__host_end(self);
     if (!k)
         return -ENOMEM;
     *out = k;
@@ -117,31 +113,35 @@ static int is_self(const tether_fiber *f)
 
 int tether_kill_switch_fire(tether_kill_switch *k, void *details)
 {
-    tether_fiber *self = tether__thread.current, *f;
+    tether_fiber *self, *f;
     pid_t tid = 0;
     uint64_t id = 0;
     int result, state, me = 0;
 
     if (!k)
         return -EINVAL;
-    if (self)
-        tether__host_depth_add(self, 1); /* no kill may stop us holding the lock */
+    self = tether__host_begin(); /* no kill may stop us holding the lock */
     pthread_mutex_lock(&k->s->lock);
     f = k->s->fiber;
-    if (!f || !tether__kill_request(f, KILL_SWITCH, details)) {
-        result = TETHER_KILL_FINISHED;
+    state = f ? atomic_load(&f->state) : TETHER_RETURNED;
+    if (state != TETHER_READY && state != TETHER_YIELDED &&
+        state != TETHER_RUNNING) {
+        result = TETHER_KILL_FINISHED; /* or destroyed */
+    } else if (!tether__kill_request(f, KILL_SWITCH, details)) {
+        result = TETHER_KILL_FINISHED; /* killed already */
     } else {
-        /* seq_cst, after the request: see the claim in fiber.c's run(). */
+        /*
+         * seq_cst, after the request: see the claim in fiber.c's run().
+         * Suspended now: any later resume sees the kill. Running, or
+         * finished since the first look: it was running, and ends at the
+         * kill or by returning, whichever comes first.
+         */
         state = atomic_load(&f->state);
         tid = atomic_load(&f->run_tid);
         id = f->id;
         me = is_self(f);
-        if (state == TETHER_READY || state == TETHER_YIELDED)
-            result = TETHER_KILL_PENDING;
-        else if (state == TETHER_RUNNING)
-            result = TETHER_KILL_SIGNALLED;
-        else
-            result = TETHER_KILL_FINISHED;
+        result = state == TETHER_READY || state == TETHER_YIELDED
+                     ? TETHER_KILL_PENDING : TETHER_KILL_SIGNALLED;
     }
     pthread_mutex_unlock(&k->s->lock);
     /*
@@ -151,17 +151,18 @@ int tether_kill_switch_fire(tether_kill_switch *k, void *details)
      */
     if (tid && !me)
         tether__kill_signal_send(tid, id);
-    if (self) {
-        tether__host_depth_add(self, -1);
-        tether__kill_checkpoint(self);
-    }
+    tether__host_end(self);
     return result;
 }
 
 void tether_kill_switch_free(tether_kill_switch *k)
 {
+    tether_fiber *self;
+
     if (!k)
         return;
+    self = tether__host_begin();
     shared_put(k->s);
     free(k);
+    tether__host_end(self);
 }

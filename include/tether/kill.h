@@ -71,7 +71,8 @@ typedef enum tether_kill_result {
                                   running again (never, if it never ran) */
     TETHER_KILL_SIGNALLED = 2, /* running: stopped now in guest code, or
                                   when it is back in guest code or next
-                                  calls into tether */
+                                  calls into tether; unless it returns
+                                  first */
     TETHER_KILL_FINISHED = 3,  /* it had already finished, been killed, or
                                   been destroyed: nothing done */
 } tether_kill_result;
