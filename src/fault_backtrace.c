@@ -1,9 +1,16 @@
 /*
  * Walking the faulting stack from the signal's context, with libunwind.
  *
- * libunwind's local unwinder is async-signal-safe (it maps its own
- * memory, takes no locks we could already hold here). What it cannot
- * promise is that the stack it reads is sane: a guest that smashed its
+ * libunwind's local unwinder is meant to be usable in a signal handler:
+ * it maps its own memory rather than calling malloc. Two things are done
+ * before any handler runs, so the handler takes no lock of libunwind's:
+ * its one-time set-up (tether__fault_backtrace_init primes it), and its
+ * cache of unwind rules, switched to per-thread (the global one is
+ * guarded by a mutex). It still finds unwind tables through
+ * dl_iterate_phdr, whose loader lock is only held while libraries are
+ * being loaded; a fault inside the dynamic loader itself is not a
+ * guest's. What libunwind cannot promise is that the stack it reads is
+ * sane: a guest that smashed its
  * stack hands it a wild frame pointer. So the walk runs under an escape
  * hatch: if it faults, the fault handler (re-entered, SA_NODEFER) jumps
  * back here and the walk ends with the frames found so far. The jump is
@@ -16,6 +23,16 @@
 
 #include "arch.h"
 #include "fault_backtrace.h"
+
+void tether__fault_backtrace_init(void)
+{
+    unw_context_t ctx;
+    unw_cursor_t c;
+
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    if (unw_getcontext(&ctx) == 0 && unw_init_local(&c, &ctx) == 0)
+        unw_step(&c);
+}
 
 _Noreturn void tether__fault_backtrace_abort(struct tether_thread *t)
 {

@@ -13,6 +13,9 @@
 int tether__fault_backtrace(const void *uc, const struct tether_stack *s,
                             void **frames, int max);
 
+/* Readies libunwind for use in the handler. Call before installing it. */
+void tether__fault_backtrace_init(void);
+
 /* Called by the handler of a fault that hit during the walk: ends it. */
 _Noreturn void tether__fault_backtrace_abort(struct tether_thread *t);
 

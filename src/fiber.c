@@ -66,7 +66,7 @@ int tether__in_guest_code(const tether_fiber *f, uintptr_t pc)
 static void fiber_free(tether_fiber *f)
 {
     tether__kill_switch_detach(f);
-    tether__stack_free(&f->stack);
+    tether__stack_put(&f->stack);
     free((void *)f->guest_code);
     free(f);
 }
@@ -97,8 +97,8 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
         free(f);
         return err;
     }
-    err = tether__stack_alloc(&f->stack, size, guard,
-                              opts->flags & TETHER_FIBER_GUARD_MPROTECT);
+    err = tether__stack_get(&f->stack, size, guard,
+                            opts->flags & TETHER_FIBER_GUARD_MPROTECT);
     if (err) {
         free((void *)f->guest_code);
         free(f);

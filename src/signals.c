@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fault_backtrace.h"
 #include "signals.h"
 
 static const int fault_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE };
@@ -90,6 +91,7 @@ static void install(void)
 {
     struct sigaction sa;
 
+    tether__fault_backtrace_init();
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_signal;
     /*

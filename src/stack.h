@@ -24,6 +24,15 @@ int tether__stack_alloc(struct tether_stack *s, size_t size, size_t guard,
                         int force_mprotect);
 void tether__stack_free(struct tether_stack *s);
 
+/*
+ * The same through the pool (stack_pool.c): get reuses a free stack of
+ * the same geometry if there is one, put empties a stack and keeps it
+ * for the next fiber (or frees it when the pool is full).
+ */
+int tether__stack_get(struct tether_stack *s, size_t size, size_t guard,
+                      int force_mprotect);
+void tether__stack_put(struct tether_stack *s);
+
 static inline char *tether__stack_lo(const struct tether_stack *s)
 {
     return s->base + s->guard_size;

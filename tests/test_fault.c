@@ -421,6 +421,58 @@ START_TEST(test_fault_with_corrupt_frames)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ soak */
+
+static long resident_kib(void)
+{
+    long pages = 0, rss = 0;
+    FILE *fp = fopen("/proc/self/statm", "r");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fscanf(fp, "%ld %ld", &pages, &rss), 2);
+    fclose(fp);
+    return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static int open_fds(void)
+{
+    int n = 0;
+    char path[64];
+    for (int fd = 0; fd < 4096; fd++) {
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        n += access(path, F_OK) == 0;
+    }
+    return n;
+}
+
+static void fault_many(int count)
+{
+    tether_fiber_opts o = {.stack_size = 64 * 1024};
+    for (int i = 0; i < count; i++) {
+        int kind = i % KINDS + 1;
+        tether_fiber *f;
+        ck_assert_int_eq(tether_fiber_create(&f, guest_faults, (void *)(intptr_t)kind, &o), 0);
+        ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_FAULTED);
+        ck_assert_int_eq(tether_fiber_fault(f)->kind, kind);
+        ck_assert_int_eq(tether_fiber_destroy(f), 0);
+    }
+}
+
+/* 100,000 faulting fibers: resident memory and descriptors stay put. */
+START_TEST(test_100k_faults_no_growth)
+{
+    long rss0, rss1;
+    int fds0, fds1;
+    fault_many(2000); /* warm up malloc, libunwind's caches, the pool */
+    rss0 = resident_kib();
+    fds0 = open_fds();
+    fault_many(100000);
+    rss1 = resident_kib();
+    fds1 = open_fds();
+    ck_assert_int_eq(fds1, fds0);
+    ck_assert_msg(rss1 - rss0 < 2048, "resident memory grew by %ld KiB", rss1 - rss0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fault");
@@ -444,6 +496,11 @@ int main(void)
     tcase_add_test(tc, test_report_names_frames);
     tcase_add_test(tc, test_fault_restores_host_fp_control);
     tcase_add_test(tc, test_fault_with_corrupt_frames);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("soak");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_100k_faults_no_growth);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

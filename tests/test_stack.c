@@ -1,7 +1,7 @@
 /*
  * Stacks: guard regions by both methods, page rounding, a real overflow
- * into the guard (in a child process: faults are not caught before the
- * fault layer exists), and 100,000 create/run/destroy cycles without
+ * into the guard (in a child process, with tether's handler taken away),
+ * reuse through the pool, and 100,000 create/run/destroy cycles without
  * growth in mapped memory.
  */
 #define _GNU_SOURCE
@@ -212,24 +212,34 @@ static int guard_probe(void)
     return strcmp(perm, "---p") == 0 ? 0 : 1;
 }
 
-/* 100,000 cycles: mapped memory and the mapping count return to where they were. */
+/*
+ * 100,000 cycles: mapped memory and the mapping count return to where
+ * they were. Fibers live in batches larger than the stack pool, so
+ * stacks are both reused and really mapped and unmapped.
+ */
+#define BATCH 40
+
 static void cycles(unsigned flags)
 {
     tether_fiber_opts o = {.flags = flags};
+    tether_fiber *f[BATCH];
     long n0, b0, n1, b1;
-    for (int i = 0; i < 100; i++) { /* warm up malloc and the method probe */
-        tether_fiber *f;
-        ck_assert_int_eq(tether_fiber_create(&f, noop, NULL, &o), 0);
-        tether_fiber_destroy(f);
-    }
+    for (int i = 0; i < BATCH; i++) /* warm up malloc, the probe, the pool */
+        ck_assert_int_eq(tether_fiber_create(&f[i], noop, NULL, &o), 0);
+    for (int i = 0; i < BATCH; i++)
+        tether_fiber_destroy(f[i]);
     maps(&n0, &b0);
-    for (uintptr_t i = 0; i < 100000; i++) {
-        tether_fiber *f;
+    for (uintptr_t i = 0; i < 100000; i += BATCH) {
         void *out;
-        ck_assert_int_eq(tether_fiber_create(&f, noop, NULL, &o), 0);
-        ck_assert_int_eq(tether_fiber_resume(f, (void *)i, &out), TETHER_RETURNED);
-        ck_assert_ptr_eq(out, (void *)i);
-        ck_assert_int_eq(tether_fiber_destroy(f), 0);
+        for (int j = 0; j < BATCH; j++)
+            ck_assert_int_eq(tether_fiber_create(&f[j], noop, NULL, &o), 0);
+        for (uintptr_t j = 0; j < BATCH; j++) {
+            ck_assert_int_eq(tether_fiber_resume(f[j], (void *)(i + j), &out),
+                             TETHER_RETURNED);
+            ck_assert_ptr_eq(out, (void *)(i + j));
+        }
+        for (int j = 0; j < BATCH; j++)
+            ck_assert_int_eq(tether_fiber_destroy(f[j]), 0);
     }
     maps(&n1, &b1);
     ck_assert_int_le(n1, n0 + 2);
@@ -245,6 +255,41 @@ END_TEST
 START_TEST(test_100k_cycles_no_growth_mprotect)
 {
     cycles(TETHER_FIBER_GUARD_MPROTECT);
+}
+END_TEST
+
+/* A destroyed fiber's stack goes to the next fiber of its size, emptied. */
+static void *scribble(void *arg, void *in)
+{
+    volatile char buf[16 * 1024];
+    (void)arg;
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (char)0xa5;
+    return in;
+}
+
+START_TEST(test_stack_reused_and_emptied)
+{
+    tether_fiber_opts o = {.stack_size = 64 * 1024};
+    tether_fiber *f, *g;
+    void *lo1, *hi1, *lo2, *hi2;
+    ck_assert_int_eq(tether_fiber_create(&f, scribble, NULL, &o), 0);
+    tether_fiber_stack(f, &lo1, &hi1);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_RETURNED);
+    tether_fiber_destroy(f);
+    ck_assert_int_eq(tether_fiber_create(&g, noop, NULL, &o), 0);
+    tether_fiber_stack(g, &lo2, &hi2);
+    ck_assert_ptr_eq(lo1, lo2); /* the same stack... */
+    ck_assert_ptr_eq(hi1, hi2);
+    for (char *p = lo2; p < (char *)hi2 - 4096; p++) /* ...with nothing left */
+        ck_assert_int_eq(*p, 0);
+    /* Another size does not take it. */
+    o.stack_size = 128 * 1024;
+    ck_assert_int_eq(tether_fiber_create(&f, noop, NULL, &o), 0);
+    tether_fiber_stack(f, &lo1, NULL);
+    ck_assert_ptr_ne(lo1, lo2);
+    tether_fiber_destroy(f);
+    tether_fiber_destroy(g);
 }
 END_TEST
 
@@ -284,6 +329,7 @@ int main(int argc, char **argv)
     tcase_add_test(guard, test_overflow_hits_guard);
     tcase_add_test(guard, test_env_forces_mprotect);
     tcase_add_test(guard, test_sizes_rounded_to_pages);
+    tcase_add_test(guard, test_stack_reused_and_emptied);
     suite_add_tcase(s, guard);
     tcase_add_test(soak, test_100k_cycles_no_growth);
     tcase_add_test(soak, test_100k_cycles_no_growth_mprotect);
