@@ -1,9 +1,12 @@
 /* Fault records in words: names for kinds, signals and codes; the report. */
 #define _GNU_SOURCE /* dladdr */
+#define UNW_LOCAL_ONLY
 #include <dlfcn.h>
+#include <libunwind.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -83,19 +86,43 @@ static void put(struct out *o, const char *fmt, ...)
         o->used += (size_t)n;
 }
 
-static void put_frame(struct out *o, int i, void *pc)
+/*
+ * The symbol holding addr: exported ones from dladdr, the rest (static
+ * functions, hidden ones) from the module's symbol table, which
+ * libunwind reads from the file. Returns its start, or NULL.
+ */
+static char *symbol(void *addr, char *name, size_t len)
 {
+    unw_accessors_t *a = unw_get_accessors(unw_local_addr_space);
+    unw_word_t off = 0;
     Dl_info di;
 
+    if (dladdr(addr, &di) && di.dli_sname && di.dli_saddr) {
+        snprintf(name, len, "%s", di.dli_sname);
+        return di.dli_saddr;
+    }
+    if (a && a->get_proc_name &&
+        a->get_proc_name(unw_local_addr_space, (unw_word_t)(uintptr_t)addr,
+                         name, len, &off, NULL) == 0)
+        return (char *)addr - off;
+    return NULL;
+}
+
+static void put_frame(struct out *o, int i, void *pc)
+{
     /* A return address may sit just past its function: look up pc - 1. */
     void *look = i == 0 ? pc : (char *)pc - 1;
+    const char *module = "?";
+    char name[128], *start;
+    Dl_info di;
 
-    if (dladdr(look, &di) && di.dli_sname)
-        put(o, "  #%-2d %p %s+%#lx (%s)\n", i, pc, di.dli_sname,
-            (unsigned long)((char *)pc - (char *)di.dli_saddr),
-            di.dli_fname ? di.dli_fname : "?");
-    else if (dladdr(look, &di) && di.dli_fname)
-        put(o, "  #%-2d %p %s+%#lx\n", i, pc, di.dli_fname,
+    if (dladdr(look, &di) && di.dli_fname)
+        module = di.dli_fname;
+    if ((start = symbol(look, name, sizeof name)) != NULL)
+        put(o, "  #%-2d %p %s+%#lx (%s)\n", i, pc, name,
+            (unsigned long)((char *)pc - start), module);
+    else if (di.dli_fbase)
+        put(o, "  #%-2d %p %s+%#lx\n", i, pc, module,
             (unsigned long)((char *)pc - (char *)di.dli_fbase));
     else
         put(o, "  #%-2d %p ?\n", i, pc);
@@ -112,8 +139,18 @@ static int format(const tether_fault *f, char *buf, size_t len)
     put(&o, "%s: %s (%s) at address %p\n", tether_fault_kind_name(f->kind),
         signal_name(f->signo), code_name(f->signo, f->code), f->addr);
     put(&o, "  pc %p sp %p\n", f->pc, f->sp);
-    for (int i = 0; i < f->nframes && i < TETHER_FAULT_FRAMES_MAX; i++)
+    for (int i = 0, n = f->nframes < TETHER_FAULT_FRAMES_MAX
+                            ? f->nframes : TETHER_FAULT_FRAMES_MAX; i < n; i++) {
+        int same = 0;
         put_frame(&o, i, f->frames[i]);
+        /* A runaway recursion: one line for the run of equal frames. */
+        while (i + 1 < n && i > 0 && f->frames[i + 1] == f->frames[i]) {
+            same++;
+            i++;
+        }
+        if (same)
+            put(&o, "  ... the same frame %d more time%s\n", same, same > 1 ? "s" : "");
+    }
     return o.used > (size_t)0x7fffffff ? 0x7fffffff : (int)o.used;
 }
 

@@ -1,0 +1,26 @@
+#!/bin/sh
+# The host demo runs to the end (exit 0) and reports each dying guest as
+# it died: the right end state, fault kind, signal and faulting function.
+set -u
+b=${top_builddir:-.}
+out=$("$b"/examples/host_demo) || { echo "FAIL: host_demo exited $?"; exit 1; }
+fail=0
+expect() {
+    if printf '%s\n' "$out" | grep -q -- "$1"; then
+        echo "ok: $1"
+    else
+        echo "FAIL: no line matching: $1"
+        fail=1
+    fi
+}
+expect '^round 6: fiber 3 returned 15$'
+expect '^null dereference  *FAULTED  *segmentation fault: SIGSEGV (SEGV_MAPERR) at address (nil)$'
+expect '^  #0  0x[0-9a-f]* null_deref+'
+expect '^stack overflow  *FAULTED  *stack overflow: SIGSEGV'
+expect '^  #0  0x[0-9a-f]* recurse+'
+expect '^divide by zero  *FAULTED  *arithmetic exception: SIGFPE (FPE_INTDIV)'
+expect '^illegal instruction  *FAULTED  *illegal instruction: SIGILL (ILL_ILLOPN)'
+expect '^host terminates  *TERMINATED quota exceeded$'
+expect '^runaway loop  *TERMINATED deadline exceeded$'
+expect '^the host survived them all$'
+exit $fail
