@@ -102,8 +102,7 @@ int tether__fault_handle(int sig, siginfo_t *info, void *uc)
 
 const tether_fault *tether_fiber_fault(const tether_fiber *f)
 {
-    if (!f || atomic_load_explicit(&((tether_fiber *)f)->state,
-                                   memory_order_acquire) != TETHER_FAULTED)
+    if (!f || tether__fiber_state(f) != TETHER_FAULTED)
         return NULL;
     return &f->fault;
 }

@@ -132,19 +132,20 @@ static int hosts_caller(const tether_fiber *f)
     return 0;
 }
 
-static int claim(tether_fiber *f)
+/* Marks f RUNNING on this thread, if it may run. */
+static int claim(tether_fiber *f, pid_t tid)
 {
-    int s = atomic_load_explicit(&f->state, memory_order_acquire);
+    uint64_t w = atomic_load_explicit(&f->state, memory_order_acquire);
 
     for (;;) {
-        switch (s) {
+        switch (tether__state_of(w)) {
         case TETHER_READY:
         case TETHER_YIELDED:
-            if (atomic_compare_exchange_weak_explicit(
-                    &f->state, &s, TETHER_RUNNING, memory_order_acquire,
-                    memory_order_acquire))
+            /* seq_cst: a full barrier between the claim and the kill check. */
+            if (atomic_compare_exchange_weak(
+                    &f->state, &w, (uint64_t)tid << 32 | TETHER_RUNNING))
                 return 0;
-            continue; /* s was reloaded */
+            continue; /* w was reloaded */
         case TETHER_RUNNING:
             return hosts_caller(f) ? -EDEADLK : -EBUSY;
         default:
@@ -158,7 +159,7 @@ static int publish(tether_fiber *f, int stop, void *v, void **out)
 {
     if (out)
         *out = v;
-    atomic_store_explicit(&f->state, stop, memory_order_release);
+    atomic_store_explicit(&f->state, (uint64_t)stop, memory_order_release);
     return stop;
 }
 
@@ -170,18 +171,15 @@ static int run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
 
     if (!t->ready && (err = tether__thread_prepare()) != 0)
         return err;
-    if ((err = claim(f)) != 0)
+    if ((err = claim(f, t->tid)) != 0)
         return err;
     /*
-     * run_tid before the kill check, both seq_cst: a killer stores kill
-     * and then reads run_tid, so either we see its kill here or it sees
-     * our tid and signals us.
+     * A killer sets kill, then reads the state word; we set the state
+     * word, then read kill. Both steps are seq_cst, so either we see its
+     * kill here or it sees our thread id and signals us.
      */
-    atomic_store(&f->run_tid, t->tid);
-    if (atomic_load(&f->kill) > KILL_NONE) {
-        atomic_store(&f->run_tid, 0);
+    if (atomic_load(&f->kill) > KILL_NONE)
         return publish(f, TETHER_TERMINATED, atomic_load(&f->kill_details), out);
-    }
     f->parent = t->current;
     t->current = f;
     v = tether__ctx_resume(f->record, f->sp, in);
@@ -192,7 +190,6 @@ static int run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
     t = &tether__thread;
     t->current = f->parent;
     f->parent = NULL;
-    atomic_store(&f->run_tid, 0);
     return publish(f, f->stop, v, out);
 }
 
@@ -262,7 +259,7 @@ int tether_fiber_destroy(tether_fiber *f)
 
     if (!f)
         return -EINVAL;
-    if (atomic_load_explicit(&f->state, memory_order_acquire) == TETHER_RUNNING)
+    if (tether__fiber_state(f) == TETHER_RUNNING)
         return -EBUSY;
     self = tether__host_begin();
     fiber_free(f);
@@ -274,7 +271,7 @@ int tether_fiber_state(const tether_fiber *f)
 {
     if (!f)
         return -EINVAL;
-    return atomic_load_explicit(&f->state, memory_order_acquire);
+    return tether__fiber_state(f);
 }
 
 int tether_fiber_stack(const tether_fiber *f, void **lo, void **hi)

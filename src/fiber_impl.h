@@ -18,11 +18,15 @@ struct tether_kill_shared;
 
 struct tether_fiber {
     /*
-     * A tether_state. Changed only by the host side, after the fiber's
-     * registers are saved: a fiber is never marked resumable while it
-     * still runs on its stack. Resume claims it with a compare-exchange.
+     * The state word: a tether_state in the low 32 bits and, while the
+     * fiber runs, the kernel id of the thread running it in the high 32
+     * (where a kill signal goes). Changed only by the host side, after
+     * the fiber's registers are saved: a fiber is never marked resumable
+     * while it still runs on its stack. Resume claims it with a
+     * compare-exchange, which also orders the claim before the claimer's
+     * look at `kill` (see fiber.c's run()).
      */
-    _Atomic int state;
+    _Atomic uint64_t state;
     int stop;                    /* the state it stops in: set on the fiber */
     void *sp;                    /* its saved stack pointer while suspended */
     void *record;                /* host record at the top of its stack */
@@ -34,14 +38,11 @@ struct tether_fiber {
     /*
      * Termination. `kill` goes from KILL_NONE to a reason once (by
      * compare-exchange, from any thread or a signal handler), after
-     * kill_details is written. run_tid is the kernel thread id running
-     * the fiber (0 when it is not running): where a kill signal goes.
-     * id tells a kill signal which fiber it is for without touching
+     * kill_details is written. id tells a kill signal which fiber it is for without touching
      * memory that may have been freed.
      */
     _Atomic int kill;
     void *_Atomic kill_details;
-    _Atomic pid_t run_tid;
     uint64_t id;
     int host_depth;              /* open tether_host_enter() brackets */
 
@@ -51,6 +52,23 @@ struct tether_fiber {
     struct tether_kill_shared *_Atomic kswitch; /* shared by its kill switches */
     tether_fault fault;          /* valid when state == TETHER_FAULTED */
 };
+
+/* The parts of a state word. */
+static inline int tether__state_of(uint64_t word)
+{
+    return (int)(word & 0xffffffffu);
+}
+
+static inline pid_t tether__runner_of(uint64_t word)
+{
+    return (pid_t)(word >> 32);
+}
+
+static inline int tether__fiber_state(const tether_fiber *f)
+{
+    return tether__state_of(atomic_load_explicit(
+        &((tether_fiber *)f)->state, memory_order_acquire));
+}
 
 /*
  * host_depth is read by signal handlers on the same thread: the fences

@@ -117,13 +117,14 @@ int tether_kill_switch_fire(tether_kill_switch *k, void *details)
     pid_t tid = 0;
     uint64_t id = 0;
     int result, state, me = 0;
+    uint64_t word;
 
     if (!k)
         return -EINVAL;
     self = tether__host_begin(); /* no kill may stop us holding the lock */
     pthread_mutex_lock(&k->s->lock);
     f = k->s->fiber;
-    state = f ? atomic_load(&f->state) : TETHER_RETURNED;
+    state = f ? tether__fiber_state(f) : TETHER_RETURNED;
     if (state != TETHER_READY && state != TETHER_YIELDED &&
         state != TETHER_RUNNING) {
         result = TETHER_KILL_FINISHED; /* or destroyed */
@@ -136,8 +137,9 @@ int tether_kill_switch_fire(tether_kill_switch *k, void *details)
          * finished since the first look: it was running, and ends at the
          * kill or by returning, whichever comes first.
          */
-        state = atomic_load(&f->state);
-        tid = atomic_load(&f->run_tid);
+        word = atomic_load(&f->state);
+        state = tether__state_of(word);
+        tid = tether__runner_of(word);
         id = f->id;
         me = is_self(f);
         result = state == TETHER_READY || state == TETHER_YIELDED

@@ -9,6 +9,7 @@
  * stays in place.
  */
 #include <pthread.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "stack.h"
@@ -25,12 +26,13 @@ int tether__stack_get(struct tether_stack *s, size_t size, size_t guard,
     int found = 0;
 
     pthread_mutex_lock(&lock);
-    for (int i = npool - 1; i >= 0; i--) {
+    for (int i = npool - 1; i >= 0; i--) { /* the newest first */
         struct tether_stack *p = &pool[i];
         if (p->map_size == size + guard && p->guard_size == guard &&
             (!force_mprotect || p->guard_kind == TETHER_GUARD_MPROTECT)) {
             *s = *p;
-            pool[i] = pool[--npool];
+            memmove(p, p + 1, (size_t)(npool - 1 - i) * sizeof *p);
+            npool--;
             found = 1;
             break;
         }
@@ -39,20 +41,28 @@ int tether__stack_get(struct tether_stack *s, size_t size, size_t guard,
     return found ? 0 : tether__stack_alloc(s, size, guard, force_mprotect);
 }
 
+/*
+ * A full pool gives up its oldest stack for the new one, so that it
+ * follows the sizes the program uses now.
+ */
 void tether__stack_put(struct tether_stack *s)
 {
     char *lo = tether__stack_lo(s);
-    int kept = 0;
+    struct tether_stack victim = *s;
 
     if (madvise(lo, (size_t)(tether__stack_hi(s) - lo), MADV_DONTNEED) == 0) {
         pthread_mutex_lock(&lock);
         if (npool < POOL_MAX) {
             pool[npool++] = *s;
-            kept = 1;
+            victim.base = NULL;
+        } else {
+            victim = pool[0];
+            memmove(&pool[0], &pool[1], (POOL_MAX - 1) * sizeof pool[0]);
+            pool[POOL_MAX - 1] = *s;
         }
         pthread_mutex_unlock(&lock);
     }
-    if (!kept)
-        tether__stack_free(s);
+    if (victim.base)
+        tether__stack_free(&victim);
     s->base = NULL;
 }
