@@ -3,10 +3,14 @@
  * on another thread (allowed), and two threads racing to resume one
  * fiber (one wins, the other gets -EBUSY, nothing breaks).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
 
 #include "testlib.h"
 
@@ -173,6 +177,116 @@ START_TEST(test_concurrent_resume_is_refused)
 }
 END_TEST
 
+/* ------------------------------------------------- alternate signal stacks */
+
+/* Is addr inside some mapping of this process? */
+static int mapped(const void *addr)
+{
+    FILE *fp = fopen("/proc/self/maps", "r");
+    char line[512];
+    unsigned long lo, hi;
+    int found = 0;
+    ck_assert_ptr_nonnull(fp);
+    while (fgets(line, sizeof line, fp))
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
+            (uintptr_t)addr >= lo && (uintptr_t)addr < hi)
+            found = 1;
+    fclose(fp);
+    return found;
+}
+
+static void *noop(void *arg, void *in)
+{
+    (void)arg;
+    return in;
+}
+
+struct alt {
+    stack_t before, after;
+    int resumed;
+};
+
+static void *first_resume(void *arg)
+{
+    struct alt *a = arg;
+    tether_fiber *f;
+    sigaltstack(NULL, &a->before);
+    if (tether_fiber_create(&f, noop, NULL, NULL) != 0)
+        return NULL;
+    a->resumed = tether_fiber_resume(f, NULL, NULL);
+    sigaltstack(NULL, &a->after);
+    tether_fiber_destroy(f);
+    return NULL;
+}
+
+/* A thread gets an alternate stack, guarded, on its first resume; it is
+ * unmapped when the thread exits. */
+START_TEST(test_altstack_per_thread)
+{
+    struct alt a = {0};
+    pthread_t th;
+    char *sp;
+    ck_assert_int_eq(pthread_create(&th, NULL, first_resume, &a), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_int_eq(a.resumed, TETHER_RETURNED);
+    ck_assert(a.before.ss_flags & SS_DISABLE);
+    ck_assert(!(a.after.ss_flags & SS_DISABLE));
+    ck_assert_uint_ge(a.after.ss_size, 64 * 1024);
+    sp = a.after.ss_sp;
+    ck_assert(!mapped(sp));             /* freed with the thread */
+    ck_assert(!mapped(sp + a.after.ss_size - 1));
+}
+END_TEST
+
+/* A thread that has an alternate stack of its own keeps it. */
+static void *own_altstack(void *arg)
+{
+    struct alt *a = arg;
+    stack_t mine = {.ss_size = 256 * 1024};
+    mine.ss_sp = mmap(NULL, mine.ss_size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    sigaltstack(&mine, NULL);
+    first_resume(a);
+    a->before = mine;
+    return NULL;
+}
+
+START_TEST(test_own_altstack_kept)
+{
+    struct alt a = {0};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, own_altstack, &a), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_int_eq(a.resumed, TETHER_RETURNED);
+    ck_assert_ptr_eq(a.after.ss_sp, a.before.ss_sp);
+    ck_assert_uint_eq(a.after.ss_size, a.before.ss_size);
+    ck_assert(mapped(a.before.ss_sp)); /* tether did not free what it did not map */
+    munmap(a.before.ss_sp, a.before.ss_size);
+}
+END_TEST
+
+/* The alternate stack's low page is a guard. */
+START_TEST(test_altstack_guarded)
+{
+    struct alt a = {0};
+    pthread_t th;
+    char perm[8] = "";
+    FILE *fp;
+    char line[512];
+    unsigned long lo, hi;
+    uintptr_t below;
+    first_resume(&a); /* this thread's, which stays alive */
+    below = (uintptr_t)a.after.ss_sp - 1;
+    fp = fopen("/proc/self/maps", "r");
+    while (fgets(line, sizeof line, fp))
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) == 3 && below >= lo && below < hi)
+            break;
+    fclose(fp);
+    ck_assert_str_eq(perm, "---p");
+    (void)th;
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("threads");
@@ -180,6 +294,9 @@ int main(void)
     tcase_add_test(tc, test_two_threads_at_once);
     tcase_add_test(tc, test_migrate_between_threads);
     tcase_add_test(tc, test_concurrent_resume_is_refused);
+    tcase_add_test(tc, test_altstack_per_thread);
+    tcase_add_test(tc, test_own_altstack_kept);
+    tcase_add_test(tc, test_altstack_guarded);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return run_suite(s);
