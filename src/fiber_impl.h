@@ -107,8 +107,19 @@ int tether__resume(tether_fiber *f, void *in, void **out);
 /* Leaves the fiber for its host, stopping in `stop`. See fiber.c. */
 void *tether__switch_out(tether_fiber *f, int stop, void *value);
 
-/* Ends the calling fiber f as TERMINATED if a kill is pending on it. */
-void tether__kill_checkpoint(tether_fiber *f);
+/* Ends the calling fiber f as TERMINATED: a kill is pending on it. */
+_Noreturn void tether__kill_now(tether_fiber *f);
+
+/*
+ * A checkpoint: ends the calling fiber f as TERMINATED if a kill is
+ * pending on it and it is not inside a host call. Inline: it sits on
+ * every switch.
+ */
+static inline void tether__kill_checkpoint(tether_fiber *f)
+{
+    if (f->host_depth == 0 && atomic_load(&f->kill) > KILL_NONE)
+        tether__kill_now(f);
+}
 
 /* Requests a kill of f (first request wins). Async-signal-safe. */
 int tether__kill_request(tether_fiber *f, int why, void *details);

@@ -43,10 +43,10 @@ static int killed(const tether_fiber *f)
     return atomic_load(&((tether_fiber *)f)->kill) > KILL_NONE;
 }
 
-void tether__kill_checkpoint(tether_fiber *f)
+_Noreturn void tether__kill_now(tether_fiber *f)
 {
-    if (f->host_depth == 0 && killed(f))
-        tether__switch_out(f, TETHER_TERMINATED, atomic_load(&f->kill_details));
+    tether__switch_out(f, TETHER_TERMINATED, atomic_load(&f->kill_details));
+    __builtin_unreachable(); /* a TERMINATED fiber is never resumed */
 }
 
 void tether__host_end(tether_fiber *f)
