@@ -306,12 +306,48 @@ END_TEST
 
 /* ----------------------------------------------------- overflow and reuse */
 
-/* The stack after an overflow works again, and overflows the same way. */
+/*
+ * After an overflow the fiber is destroyed and its stack reused (the pool
+ * hands the same stack to the next fiber of its size): it works again,
+ * and the next overflow on it is caught the same way.
+ */
+static unsigned depth_sum(unsigned n)
+{
+    volatile char pad[512];
+    pad[0] = 1;
+    return n ? depth_sum(n - 1) + pad[0] : 0;
+}
+
+static void *deep_but_fine(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    return (void *)(uintptr_t)depth_sum(80); /* about 48 KiB of a 64 KiB stack */
+}
+
 START_TEST(test_overflow_then_reuse)
 {
+    tether_fiber_opts o = {.stack_size = 64 * 1024};
+    void *first_lo = NULL;
     for (int round = 0; round < 3; round++) {
-        fault_on_fiber(guest_faults, TETHER_FAULT_STACK_OVERFLOW);
-        fault_on_fiber(guest_faults, TETHER_FAULT_SEGV);
+        tether_fiber *f;
+        void *lo, *out;
+        ck_assert_int_eq(tether_fiber_create(&f, guest_faults,
+                                             (void *)TETHER_FAULT_STACK_OVERFLOW, &o), 0);
+        tether_fiber_stack(f, &lo, NULL);
+        if (round == 0)
+            first_lo = lo;
+        ck_assert_ptr_eq(lo, first_lo); /* the same stack each time */
+        ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_FAULTED);
+        ck_assert_int_eq(tether_fiber_fault(f)->kind, TETHER_FAULT_STACK_OVERFLOW);
+        ck_assert_int_eq(tether_fiber_destroy(f), 0);
+
+        ck_assert_int_eq(tether_fiber_create(&f, deep_but_fine, NULL, &o), 0);
+        tether_fiber_stack(f, &lo, NULL);
+        ck_assert_ptr_eq(lo, first_lo);
+        ck_assert_int_eq(tether_fiber_resume(f, NULL, &out), TETHER_RETURNED);
+        ck_assert_ptr_eq(out, (void *)80);
+        ck_assert_int_eq(tether_fiber_destroy(f), 0);
     }
     host_still_works();
 }
