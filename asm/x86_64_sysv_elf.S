@@ -223,6 +223,16 @@ tether__ctx_yield_end:
         .cfi_escape 0x10, 0x0d, 0x03, 0x77, 0xd0, 0x00 /* r13 at R+80 */
         .cfi_escape 0x10, 0x0e, 0x03, 0x77, 0xd8, 0x00 /* r14 at R+88 */
         .cfi_escape 0x10, 0x0f, 0x03, 0x77, 0xe0, 0x00 /* r15 at R+96 */
+        /*
+         * The unwind stops here. The personality (src/unwind.c) claims
+         * every exception that reaches this frame, ours or one the guest
+         * let escape: in the search phase it answers "handler found", so
+         * no exception ever continues into the host's frames, although
+         * the CFI above links them; in the cleanup phase it sends the
+         * unwinder to tether__fiber_landing. Encoding 0x1b: a 4-byte
+         * pc-relative pointer to the routine itself.
+         */
+        .cfi_personality 0x1b, tether__unwind_personality
 tether__fiber_trampoline:
         movq    %rbx, %rdi              /* the fiber */
         call    tether__fiber_main      /* (fiber, first value): no return */
@@ -232,10 +242,57 @@ tether__fiber_trampoline:
          * the function: this trap keeps it there.
          */
         ud2
+        /*
+         * Landing pad. The unwinder arrives with this frame's registers
+         * restored: rsp = R again (as at the call above, 16-aligned), rbx
+         * = the fiber (callee-saved, restored from the frames below), and
+         * rax = the exception, as the personality set it.
+         */
+        .globl  tether__fiber_landing
+        .hidden tether__fiber_landing
+tether__fiber_landing:
+        movq    %rbx, %rdi              /* the fiber */
+        movq    %rax, %rsi              /* the exception */
+        call    tether__unwind_landed   /* (fiber, exception): no return */
+        ud2
         .cfi_endproc
         .globl  tether__fiber_trampoline_end
         .hidden tether__fiber_trampoline_end
 tether__fiber_trampoline_end:
         .size   tether__fiber_trampoline, . - tether__fiber_trampoline
+
+/*
+ * void tether__unwind_entry(void)
+ *
+ * The synthetic frame of a fiber stopped by a signal. The fiber's frame
+ * that was interrupted cannot be unwound from the interrupted pc (it is
+ * not a call site: C++ personalities would call std::terminate there),
+ * so src/unwind_frame.c steps over it and builds, just below its
+ * caller's stack pointer, what a call from that caller would have left:
+ *
+ *   caller's rsp - 8     the caller's return address (as pushed by a call)
+ *   below it             a suspended block (SAVED_SIZE) whose registers
+ *                        are the caller's, resuming here
+ *
+ * A resume of that block lands here as if the caller had just called
+ * us, with its callee-saved registers in place. The CFI is the default
+ * one for a fresh call (CFA = rsp + 8, return address at CFA - 8, every
+ * other register unchanged), so unwinders walk straight into the
+ * caller, and raising from here runs the cleanups of the caller and of
+ * every frame above it.
+ */
+        .globl  tether__unwind_entry
+        .hidden tether__unwind_entry
+        .type   tether__unwind_entry, @function
+        .p2align 4
+tether__unwind_entry:
+        .cfi_startproc
+        movq    %rsi, %rdi              /* the fiber (resume's value) */
+        subq    $8, %rsp                /* 16-align the stack for the call */
+        .cfi_adjust_cfa_offset 8
+        call    tether__unwind_raise    /* (fiber): no return */
+        ud2
+        .cfi_endproc
+        .size   tether__unwind_entry, . - tether__unwind_entry
 
         .section .note.GNU-stack, "", @progbits

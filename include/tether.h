@@ -11,5 +11,6 @@
 #include <tether/fiber.h>
 #include <tether/fault.h>
 #include <tether/kill.h>
+#include <tether/unwind.h>
 
 #endif

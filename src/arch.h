@@ -30,6 +30,9 @@ void *tether__ctx_yield(void **save_sp, void *record, void *value);
 /* The permanent bottom frame of every fiber stack (see the .S file). */
 void tether__fiber_trampoline(void);
 
+/* The synthetic frame that raises the unwind of a stopped fiber. */
+void tether__unwind_entry(void);
+
 /* Runs the fiber's entry function; never returns. Called by the trampoline. */
 _Noreturn void tether__fiber_main(struct tether_fiber *f, void *first);
 
@@ -72,6 +75,9 @@ void tether__arch_uc_regs(const void *uc, uint64_t *regs);
  */
 void tether__arch_uc_to_host(void *uc, const void *record, void *value);
 
+/* The trampoline's landing pad, where every unwind of the fiber ends. */
+void tether__fiber_landing(void);
+
 /*
  * Lays out a fresh fiber stack ending at `top` (16-aligned): the host
  * record, and below it a suspended context that enters the trampoline
@@ -79,5 +85,17 @@ void tether__arch_uc_to_host(void *uc, const void *record, void *value);
  * stack pointer to resume.
  */
 void *tether__arch_ctx_init(void *top, struct tether_fiber *f, void **record);
+
+/*
+ * Builds the synthetic frame (see tether__unwind_entry in the .S file)
+ * below caller_sp: the return address, then a suspended block holding
+ * the caller's callee-saved registers (`regs` in tether_reg order) and
+ * the floating-point control words `ctl`. Returns the block, to resume.
+ */
+void *tether__arch_unwind_frame(uintptr_t caller_sp, uintptr_t ret,
+                                const uint64_t *regs, uint64_t ctl);
+
+/* The floating-point control words in a signal context, as a saved block's first slot. */
+uint64_t tether__arch_uc_ctl(const void *uc);
 
 #endif

@@ -100,3 +100,31 @@ void tether__arch_uc_to_host(void *ucv, const void *record, void *value)
         uc->uc_mcontext.fpregs->ftw = 0; /* abridged tag word: all empty */
     }
 }
+
+uint64_t tether__arch_uc_ctl(const void *ucv)
+{
+    const ucontext_t *uc = ucv;
+
+    if (!uc->uc_mcontext.fpregs)
+        return (uint64_t)MXCSR_DEFAULT | ((uint64_t)X87_CW_DEFAULT << 32);
+    return (uint64_t)uc->uc_mcontext.fpregs->mxcsr |
+           ((uint64_t)uc->uc_mcontext.fpregs->cwd << 32);
+}
+
+void *tether__arch_unwind_frame(uintptr_t caller_sp, uintptr_t ret,
+                                const uint64_t *regs, uint64_t ctl)
+{
+    uintptr_t *ra = (uintptr_t *)(caller_sp - 8);
+    uintptr_t *saved = (uintptr_t *)((char *)ra - SAVED_SIZE);
+
+    *ra = ret;
+    saved[0] = ctl;
+    saved[1] = regs[TETHER_REG_R15];
+    saved[2] = regs[TETHER_REG_R14];
+    saved[3] = regs[TETHER_REG_R13];
+    saved[4] = regs[TETHER_REG_R12];
+    saved[5] = regs[TETHER_REG_RBX];
+    saved[6] = regs[TETHER_REG_RBP];
+    saved[7] = (uintptr_t)tether__unwind_entry;
+    return saved;
+}

@@ -94,6 +94,7 @@ int tether__fault_handle(int sig, siginfo_t *info, void *uc)
         return 0;
     t->in_fault = 1;
     record(f, sig, info, uc, pc, sp);
+    tether__fiber_stopped_by_signal(f, uc);
     f->stop = TETHER_FAULTED;
     tether__arch_uc_to_host(uc, f->record, NULL);
     t->in_fault = 0;

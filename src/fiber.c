@@ -3,12 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tether/unwind.h>
+
 #include "arch.h"
 #include "fiber_impl.h"
 #include "signals.h"
 #include "thread.h"
 
-#define KNOWN_FLAGS TETHER_FIBER_GUARD_MPROTECT
+#define KNOWN_FLAGS (TETHER_FIBER_GUARD_MPROTECT | TETHER_FIBER_UNWIND_ON_EXIT)
 
 /* Fiber ids are never reused; a kill signal names its fiber by id. */
 static _Atomic uint64_t next_id = 1;
@@ -106,6 +108,7 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
     }
     f->fn = fn;
     f->arg = arg;
+    f->flags = opts->flags;
     f->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     f->sp = tether__arch_ctx_init(tether__stack_hi(&f->stack), f, &f->record);
     atomic_init(&f->state, TETHER_READY);
@@ -124,7 +127,7 @@ int tether_fiber_create(tether_fiber **out, tether_fn fn, void *arg,
 }
 
 /* Is f the calling fiber or one of its hosts? Only this thread's chain. */
-static int hosts_caller(const tether_fiber *f)
+int tether__hosts_caller(const tether_fiber *f)
 {
     for (const tether_fiber *c = tether__thread.current; c; c = c->parent)
         if (c == f)
@@ -147,7 +150,7 @@ static int claim(tether_fiber *f, pid_t tid)
                 return 0;
             continue; /* w was reloaded */
         case TETHER_RUNNING:
-            return hosts_caller(f) ? -EDEADLK : -EBUSY;
+            return tether__hosts_caller(f) ? -EDEADLK : -EBUSY;
         default:
             return -ESRCH;
         }
@@ -157,6 +160,8 @@ static int claim(tether_fiber *f, pid_t tid)
 /* Publishes the state a claimed fiber stopped in; returns it. */
 static int publish(tether_fiber *f, int stop, void *v, void **out)
 {
+    if (stop == TETHER_RETURNED)
+        f->has_frames = 0;
     if (out)
         *out = v;
     atomic_store_explicit(&f->state, (uint64_t)stop, memory_order_release);
@@ -181,6 +186,8 @@ static int run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
     if (atomic_load(&f->kill) > KILL_NONE)
         return publish(f, TETHER_TERMINATED, atomic_load(&f->kill_details), out);
     f->parent = t->current;
+    f->has_frames = 1;
+    f->stopped_by_signal = 0; /* a signal handler sets it */
     t->current = f;
     v = tether__ctx_resume(f->record, f->sp, in);
     /*
@@ -197,7 +204,7 @@ int tether__resume(tether_fiber *f, void *in, void **out)
 {
     if (!f)
         return -EINVAL;
-    return run(&tether__thread, f, in, out);
+    return tether__resume_end(f, run(&tether__thread, f, in, out));
 }
 
 /*
@@ -214,6 +221,15 @@ int tether_fiber_resume(tether_fiber *f, void *in, void **out)
     return err;
 }
 
+/* TETHER_FIBER_UNWIND_ON_EXIT: a fiber that died is unwound at once. */
+int tether__resume_end(tether_fiber *f, int stop)
+{
+    if ((stop == TETHER_FAULTED || stop == TETHER_TERMINATED) &&
+        (f->flags & TETHER_FIBER_UNWIND_ON_EXIT))
+        tether__unwind(f);
+    return stop;
+}
+
 /*
  * Leaves the fiber for its host, stopping in `stop`; returns the next
  * in-value. Back on the fiber, a kill that arrived while it was away (or
@@ -225,6 +241,8 @@ void *tether__switch_out(tether_fiber *f, int stop, void *value)
 
     f->stop = stop;
     in = tether__ctx_yield(&f->sp, f->record, value);
+    if (f->unwinding) /* resumed by tether_fiber_unwind */
+        tether__unwind_raise(f);
     tether__kill_checkpoint(f);
     return in;
 }
@@ -236,6 +254,9 @@ int tether_yield(void *out, void **in)
 
     if (!f)
         return -EPERM;
+    tether__unwind_checkpoint(f);
+    if (f->unwinding)
+        return -ECANCELED; /* a cleanup may not suspend the unwind */
     tether__kill_checkpoint(f);
     v = tether__switch_out(f, TETHER_YIELDED, out);
     if (in)
@@ -249,6 +270,7 @@ _Noreturn void tether__fiber_main(tether_fiber *f, void *first)
 
     tether__kill_checkpoint(f);
     result = f->fn(f->arg, first);
+    tether__unwind_checkpoint(f); /* it swallowed an unwind, then returned */
     tether__switch_out(f, TETHER_RETURNED, result);
     abort(); /* a RETURNED fiber is never resumed */
 }
@@ -262,6 +284,8 @@ int tether_fiber_destroy(tether_fiber *f)
     if (tether__fiber_state(f) == TETHER_RUNNING)
         return -EBUSY;
     self = tether__host_begin();
+    if (f->has_frames)
+        tether__unwind(f); /* whatever it returns, the frames are gone */
     fiber_free(f);
     tether__host_end(self);
     return 0;

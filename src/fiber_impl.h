@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <unwind.h>
 #include <tether/fault.h>
 #include <tether/fiber.h>
 
@@ -33,6 +34,7 @@ struct tether_fiber {
     struct tether_fiber *parent; /* its host while running; NULL = a thread */
     tether_fn fn;
     void *arg;
+    unsigned flags;              /* tether_fiber_opts.flags */
     struct tether_stack stack;
 
     /*
@@ -51,6 +53,24 @@ struct tether_fiber {
 
     struct tether_kill_shared *_Atomic kswitch; /* shared by its kill switches */
     tether_fault fault;          /* valid when state == TETHER_FAULTED */
+
+    /*
+     * What is left on the stack, for the unwind (unwind.c). has_frames:
+     * the fiber has run and not yet returned or been unwound. A fiber
+     * stopped in a switch (yield, tether_terminate, a checkpoint) is
+     * resumable at sp; one stopped by a signal (a fault, a kill) left
+     * its registers in dead_regs / dead_ctl instead.
+     */
+    int has_frames;
+    int stopped_by_signal;
+    uint64_t dead_regs[TETHER_NREGS];
+    uint64_t dead_ctl;
+
+    int unwinding;               /* an unwind of this fiber is under way */
+    int unwind_reraise;          /* guest code swallowed it: raise again */
+    int unwind_swallowed;        /* how many times it was swallowed */
+    int unwind_outcome;          /* how the last unwind ended (unwind.c) */
+    struct _Unwind_Exception exc; /* the unwind's exception object */
 };
 
 /* The parts of a state word. */
@@ -82,6 +102,18 @@ static inline void tether__host_depth_add(tether_fiber *f, int n)
 }
 
 /*
+ * At every entry into tether from a fiber: a guest that swallowed the
+ * unwind (catch (...) without rethrow) gets it raised again here.
+ */
+void tether__unwind_reraise(tether_fiber *f);
+
+static inline void tether__unwind_checkpoint(tether_fiber *f)
+{
+    if (f->unwind_reraise)
+        tether__unwind_reraise(f);
+}
+
+/*
  * tether's own functions that may run on a fiber and call into libc
  * (malloc, mmap, locks) are host calls: a kill must not stop them half
  * way. They begin with tether__host_begin() and end with
@@ -91,8 +123,10 @@ static inline tether_fiber *tether__host_begin(void)
 {
     tether_fiber *f = tether__thread.current;
 
-    if (f)
+    if (f) {
+        tether__unwind_checkpoint(f);
         tether__host_depth_add(f, 1);
+    }
     return f;
 }
 
@@ -103,6 +137,24 @@ void tether__host_end(tether_fiber *f);
  * bracket a larger piece of work (tether__host_begin/_end).
  */
 int tether__resume(tether_fiber *f, void *in, void **out);
+
+/*
+ * A signal stopped the fiber: remember its registers for the unwind.
+ * Async-signal-safe.
+ */
+void tether__fiber_stopped_by_signal(tether_fiber *f, const void *uc);
+
+/* Is f the calling fiber or one of the fibers hosting it? */
+int tether__hosts_caller(const tether_fiber *f);
+
+/* Unwinds f (tether_fiber_unwind without the host-call bracket). */
+int tether__unwind(tether_fiber *f);
+
+/* Raises the unwind on the calling fiber f (unwind.c). */
+_Noreturn void tether__unwind_raise(tether_fiber *f);
+
+/* What resume returns, after TETHER_FIBER_UNWIND_ON_EXIT has its say. */
+int tether__resume_end(tether_fiber *f, int stop);
 
 /* Leaves the fiber for its host, stopping in `stop`. See fiber.c. */
 void *tether__switch_out(tether_fiber *f, int stop, void *value);
@@ -117,7 +169,8 @@ _Noreturn void tether__kill_now(tether_fiber *f);
  */
 static inline void tether__kill_checkpoint(tether_fiber *f)
 {
-    if (f->host_depth == 0 && atomic_load(&f->kill) > KILL_NONE)
+    /* An unwind is the host's own doing: it runs to its end. */
+    if (f->host_depth == 0 && !f->unwinding && atomic_load(&f->kill) > KILL_NONE)
         tether__kill_now(f);
 }
 

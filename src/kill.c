@@ -63,6 +63,9 @@ int tether_terminate(void *details)
 
     if (!f)
         return -EPERM;
+    tether__unwind_checkpoint(f);
+    if (f->unwinding)
+        return -ECANCELED; /* it is being unwound already */
     tether__switch_out(f, TETHER_TERMINATED, details);
     __builtin_unreachable(); /* a TERMINATED fiber is never resumed */
 }
@@ -73,6 +76,7 @@ int tether_host_enter(void)
 
     if (!f)
         return -EPERM;
+    tether__unwind_checkpoint(f);
     tether__host_depth_add(f, 1);
     return 0;
 }
@@ -85,6 +89,7 @@ int tether_host_leave(void)
         return -EPERM;
     if (f->host_depth <= 0)
         return -EINVAL;
+    tether__unwind_checkpoint(f);
     tether__host_depth_add(f, -1);
     tether__kill_checkpoint(f); /* back in guest code: a pending kill ends it */
     return 0;
@@ -102,7 +107,7 @@ static int interruptible(const tether_fiber *f, const void *uc)
     uintptr_t lo = (uintptr_t)tether__stack_lo(&f->stack);
     uintptr_t hi = (uintptr_t)tether__stack_hi(&f->stack);
 
-    return f->host_depth == 0 && sp >= lo && sp < hi &&
+    return f->host_depth == 0 && !f->unwinding && sp >= lo && sp < hi &&
            !tether__arch_in_switch(pc) && tether__in_guest_code(f, pc);
 }
 
@@ -144,6 +149,7 @@ int tether__kill_handle(siginfo_t *info, void *uc)
     }
     if (f && killed(f) && interruptible(f, uc)) {
         f->stop = TETHER_TERMINATED;
+        tether__fiber_stopped_by_signal(f, uc);
         tether__arch_uc_to_host(uc, f->record, atomic_load(&f->kill_details));
     }
     return 1;

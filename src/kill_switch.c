@@ -102,15 +102,6 @@ void tether__kill_signal_send(pid_t tid, uint64_t id)
     syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, TETHER_KILL_SIGNAL, &info);
 }
 
-/* Is f the calling fiber, or hosting it on this thread? */
-static int is_self(const tether_fiber *f)
-{
-    for (const tether_fiber *c = tether__thread.current; c; c = c->parent)
-        if (c == f)
-            return 1;
-    return 0;
-}
-
 int tether_kill_switch_fire(tether_kill_switch *k, void *details)
 {
     tether_fiber *self, *f;
@@ -141,7 +132,7 @@ int tether_kill_switch_fire(tether_kill_switch *k, void *details)
         state = tether__state_of(word);
         tid = tether__runner_of(word);
         id = f->id;
-        me = is_self(f);
+        me = tether__hosts_caller(f);
         result = state == TETHER_READY || state == TETHER_YIELDED
                      ? TETHER_KILL_PENDING : TETHER_KILL_SIGNALLED;
     }

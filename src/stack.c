@@ -18,6 +18,9 @@
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE 103
+#endif
 
 /* 0: not probed yet; else TETHER_GUARD_MADVISE or _MPROTECT. */
 static _Atomic int guard_method;
@@ -117,4 +120,20 @@ void tether__stack_free(struct tether_stack *s)
     /* munmap drops the guard markers and any mprotect'd split alike. */
     munmap(s->base, s->map_size);
     s->base = NULL;
+}
+
+int tether__stack_guard_open(struct tether_stack *s)
+{
+    if (s->guard_kind == TETHER_GUARD_MADVISE)
+        return madvise(s->base, s->guard_size, MADV_GUARD_REMOVE) == 0 ? 0 : -ENOMEM;
+    return mprotect(s->base, s->guard_size, PROT_READ | PROT_WRITE) == 0 ? 0 : -ENOMEM;
+}
+
+int tether__stack_guard_close(struct tether_stack *s)
+{
+    /* The pages the unwind touched are given back before the guard returns. */
+    madvise(s->base, s->guard_size, MADV_DONTNEED);
+    if (s->guard_kind == TETHER_GUARD_MADVISE)
+        return madvise(s->base, s->guard_size, MADV_GUARD_INSTALL) == 0 ? 0 : -ENOMEM;
+    return mprotect(s->base, s->guard_size, PROT_NONE) == 0 ? 0 : -ENOMEM;
 }

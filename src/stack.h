@@ -25,6 +25,13 @@ int tether__stack_alloc(struct tether_stack *s, size_t size, size_t guard,
 void tether__stack_free(struct tether_stack *s);
 
 /*
+ * Opens the guard region for use as stack (an unwind after an overflow
+ * needs the room) and closes it again, emptied. Return 0 or -ENOMEM.
+ */
+int tether__stack_guard_open(struct tether_stack *s);
+int tether__stack_guard_close(struct tether_stack *s);
+
+/*
  * The same through the pool (stack_pool.c): get reuses a free stack of
  * the same geometry if there is one, put empties a stack and keeps it
  * for the next fiber (or frees it when the pool is full).

@@ -1,0 +1,116 @@
+/*
+ * Forced unwinding: the cleanups left on a dead fiber's stack run.
+ *
+ * A fiber that yielded, faulted or was terminated still has frames on its
+ * stack, and in them C++ objects whose destructors have not run, C
+ * cleanup handlers (__attribute__((cleanup)), pthread_cleanup_push in
+ * code built with -fexceptions) and catch blocks. tether_fiber_unwind()
+ * runs them all: it resumes the fiber at a frame that raises an exception
+ * of tether's own (with _Unwind_RaiseException, from libgcc), which
+ * travels from where the fiber stopped down to the fiber's bottom frame,
+ * which catches it and returns to the host. The exception never reaches
+ * the host's frames.
+ *
+ * What runs: C++ destructors of every live object on the fiber's stack,
+ * in the usual order (innermost first), across every segment of guest
+ * and host code on it; C cleanups in code compiled with -fexceptions;
+ * catch (...) blocks, which must rethrow (see below). Code compiled
+ * without unwind tables (C without -fexceptions has tables but no
+ * cleanups) is passed through without running anything.
+ *
+ * What does not run: the frame that was interrupted by a fault or by a
+ * kill signal. A faulting instruction is not a call site, and C++ (or C
+ * cleanup) code has no cleanup entry for it unless it was built with
+ * -fnon-call-exceptions, so its personality would call std::terminate.
+ * tether steps over that one frame (with libunwind) and starts the
+ * unwind at its caller: the destructors of objects local to the
+ * faulting function itself do not run; those of every caller do. A
+ * fiber stopped by a yield or by tether_terminate() has no such frame:
+ * everything runs.
+ *
+ * catch (...). The exception is not a C++ exception; catch (...) catches
+ * it like any other. Such a block must end with `throw;`. Code that must
+ * tell the unwind apart (to log, or to rethrow only it) asks
+ * tether_unwinding():
+ *
+ *     catch (...) {
+ *         if (tether_unwinding())
+ *             throw;   // the fiber is being unwound: let it go
+ *         recover();
+ *     }
+ *
+ * A catch block that swallows the unwind does not bring the fiber back
+ * to life: the next time it enters tether (a yield, a return, a
+ * terminate, a host call bracket, any tether function) the unwind is
+ * raised again from there, and tether_fiber_unwind() reports how many
+ * times that happened. A fiber being unwound cannot yield or terminate
+ * (those return -ECANCELED), and kills do not interrupt its unwind.
+ *
+ * Exceptions that escape. A C++ exception that the guest throws and
+ * does not catch stops at the same bottom frame, after running the
+ * guest's cleanups on its way: resume returns TETHER_TERMINATED with
+ * TETHER_EXCEPTION_ESCAPED in *out. It never unwinds into the host.
+ *
+ * Stack overflow. After an overflow there is no room left below the
+ * stack pointer, so the guard region is opened for the unwind (the
+ * unwinder's own frames go there) and closed again when it is done. The
+ * guard must be big enough for them: the default 64 KiB is; a guard of a
+ * page or two may not be, and an unwind that overflows the opened guard
+ * is abandoned like one whose cleanup faults.
+ *
+ * When. By default a fault or termination leaves the frames in place and
+ * the host decides: tether_fiber_unwind(), or tether_fiber_destroy(),
+ * which unwinds first. The host reads the fault record first, unwinding
+ * runs guest code (which may be slow, or fault again) only when the host
+ * asks, and a host that wants a post-mortem keeps the stack as it was.
+ * TETHER_FIBER_UNWIND_ON_EXIT makes resume unwind a fiber that faulted or
+ * was terminated before it returns.
+ *
+ * Threads. Unwinding a fiber whose guest code is inside a catch block
+ * (of its own C++ exception) while the unwinding thread is itself inside
+ * a catch block can make the C++ runtime call std::terminate (the
+ * runtime keeps one stack of caught exceptions per thread, and fibers
+ * share it). Do not unwind or destroy fibers from inside a catch block.
+ * pthread_exit() and pthread_cancel() on a thread that is running a
+ * fiber are not supported.
+ */
+#ifndef TETHER_UNWIND_H
+#define TETHER_UNWIND_H
+
+#include <stdint.h>
+#include <tether/common.h>
+#include <tether/fiber.h>
+
+TETHER_BEGIN_DECLS
+
+/* tether_fiber_opts.flags: unwind a fiber as soon as it faults or is terminated. */
+#define TETHER_FIBER_UNWIND_ON_EXIT 0x2u
+
+/* The details of a fiber ended by a C++ exception it let escape. */
+#define TETHER_EXCEPTION_ESCAPED ((void *)(intptr_t)-2)
+
+/*
+ * Runs every cleanup left on the stack of a fiber that yielded, faulted
+ * or was terminated, then leaves it with no frames: a YIELDED fiber
+ * becomes TERMINATED, a FAULTED or TERMINATED one stays so. A fiber with
+ * no frames (READY, RETURNED, already unwound) is left alone. Returns:
+ *    0 or more  every frame was unwound; the number is how many times
+ *               guest code swallowed the unwind and had it raised again
+ *   -EINVAL     f is NULL
+ *   -EBUSY      f is running (-EDEADLK: it is the caller or hosts it)
+ *   -EFAULT     a cleanup faulted; the frames above it were abandoned.
+ *               The fiber is FAULTED and tether_fiber_fault() describes
+ *               the cleanup's fault
+ *   -ENOTRECOVERABLE  the frame that was interrupted has no unwind
+ *               information to step over; nothing ran
+ *   -ENOMEM     the thread's alternate signal stack could not be mapped
+ * In every case the fiber's frames are gone afterwards.
+ */
+TETHER_API int tether_fiber_unwind(tether_fiber *f);
+
+/* 1 if the calling fiber is being unwound, else 0. */
+TETHER_API int tether_unwinding(void);
+
+TETHER_END_DECLS
+
+#endif

@@ -1,0 +1,629 @@
+/*
+ * Forced unwinding, seen from C++: every destructor left on a dead
+ * fiber's stack runs, in order, whether the fiber yielded, terminated
+ * itself, was killed, faulted or overflowed its stack; catch (...) blocks
+ * that rethrow run, ones that swallow cannot bring the fiber back; an
+ * exception the guest lets escape stops at the fiber's base.
+ *
+ * The functions below are noipa: the compiler must not prove that they
+ * cannot throw, or it leaves their calls out of the callers' cleanup
+ * tables (see test_nothrow_leaf_fault for what happens then).
+ */
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <csignal>
+#include <cstring>
+#include <stdexcept>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define NOIPA __attribute__((noipa))
+
+/* --------------------------------------------------------- what ran */
+
+static int order[256];
+static int norder;
+static int unwinding_seen;
+
+static void reset()
+{
+    norder = 0;
+    unwinding_seen = 0;
+}
+
+/* Records its id when destroyed, and whether tether said "unwinding". */
+struct Guard {
+    int id;
+    explicit Guard(int i) : id(i) {}
+    ~Guard()
+    {
+        if (norder < 256)
+            order[norder++] = id;
+        unwinding_seen += tether_unwinding();
+    }
+};
+
+static void expect_order(const int *want, int n)
+{
+    ck_assert_int_eq(norder, n);
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(order[i] == want[i], "destructor %d was %d, expected %d", i,
+                      order[i], want[i]);
+}
+
+static volatile int zero = 0;
+static int *volatile nowhere = nullptr;
+static volatile bool never = false;
+
+/* May throw as far as the compiler knows; faults. */
+NOIPA static int fault_segv()
+{
+    if (never)
+        throw std::runtime_error("never");
+    return *nowhere;
+}
+
+NOIPA static int fault_fpe()
+{
+    if (never)
+        throw std::runtime_error("never");
+    return 10 / zero;
+}
+
+/* ------------------------------------------------------ stop points */
+
+NOIPA static void *yields(void *, void *)
+{
+    Guard a(1);
+    {
+        Guard b(2);
+        Guard c(3);
+        tether_yield(nullptr, nullptr);
+    }
+    return nullptr;
+}
+
+START_TEST(test_unwind_yielded)
+{
+    tether_fiber *f = make_fiber(yields, nullptr);
+    reset();
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_YIELDED);
+    ck_assert_int_eq(norder, 0);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0);
+    static const int want[] = {3, 2, 1};
+    expect_order(want, 3);
+    ck_assert_int_eq(unwinding_seen, 3);
+    ck_assert_int_eq(tether_fiber_state(f), TETHER_TERMINATED);
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), -ESRCH);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0); /* nothing left: no-op */
+    ck_assert_int_eq(norder, 3);
+    ck_assert_int_eq(tether_fiber_destroy(f), 0);
+    ck_assert_int_eq(tether_unwinding(), 0);
+}
+END_TEST
+
+START_TEST(test_destroy_unwinds_first)
+{
+    tether_fiber *f = make_fiber(yields, nullptr);
+    reset();
+    tether_fiber_resume(f, nullptr, nullptr);
+    ck_assert_int_eq(tether_fiber_destroy(f), 0);
+    static const int want[] = {3, 2, 1};
+    expect_order(want, 3);
+}
+END_TEST
+
+START_TEST(test_nothing_to_unwind)
+{
+    tether_fiber *f = make_fiber(yields, nullptr);
+    reset();
+    ck_assert_int_eq(tether_fiber_unwind(nullptr), -EINVAL);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0); /* READY: no frames */
+    ck_assert_int_eq(tether_fiber_state(f), TETHER_READY);
+    tether_fiber_resume(f, nullptr, nullptr);
+    tether_fiber_resume(f, nullptr, nullptr);
+    ck_assert_int_eq(tether_fiber_state(f), TETHER_RETURNED);
+    ck_assert_int_eq(norder, 3); /* they ran by returning */
+    ck_assert_int_eq(tether_fiber_unwind(f), 0);
+    ck_assert_int_eq(norder, 3);
+    ck_assert_int_eq(unwinding_seen, 0);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+static void *unwinds_self(void *, void *)
+{
+    Guard a(1);
+    /* A fiber may not unwind itself: it is running. */
+    return (void *)(intptr_t)tether_fiber_unwind(tether_current());
+}
+
+START_TEST(test_unwind_running_refused)
+{
+    tether_fiber *f = make_fiber(unwinds_self, nullptr);
+    void *out;
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, &out), TETHER_RETURNED);
+    ck_assert_int_eq((int)(intptr_t)out, -EDEADLK);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/*
+ * Nested segments: guest -> host function -> guest callback -> host
+ * function -> terminate (or fault). Each level keeps a dozen values live
+ * across its call (six fit in callee-saved registers, the rest spill),
+ * and reads them all in its catch (...) block, which is a landing pad:
+ * it records its level if every value was right, minus its level if not.
+ */
+static int stop_how; /* 0: terminate, 1: SIGSEGV, 2: SIGFPE */
+static volatile uint64_t sink;
+
+NOIPA static uint64_t mix(uint64_t a, uint64_t b) { return a * 31 + b; }
+
+static void seen(int level, bool ok)
+{
+    if (norder < 256)
+        order[norder++] = ok ? level : -level;
+}
+
+#define LIVE_LOCALS(seed)                                                     \
+    uint64_t v0 = mix(seed, 0), v1 = mix(seed, 1), v2 = mix(seed, 2),         \
+             v3 = mix(seed, 3), v4 = mix(seed, 4), v5 = mix(seed, 5),         \
+             v6 = mix(seed, 6), v7 = mix(seed, 7), v8 = mix(seed, 8),         \
+             v9 = mix(seed, 9), v10 = mix(seed, 10), v11 = mix(seed, 11)
+#define ALL_RIGHT(seed)                                                       \
+    (v0 == mix(seed, 0) && v1 == mix(seed, 1) && v2 == mix(seed, 2) &&        \
+     v3 == mix(seed, 3) && v4 == mix(seed, 4) && v5 == mix(seed, 5) &&        \
+     v6 == mix(seed, 6) && v7 == mix(seed, 7) && v8 == mix(seed, 8) &&        \
+     v9 == mix(seed, 9) && v10 == mix(seed, 10) && v11 == mix(seed, 11))
+#define USE_LOCALS (sink = v0 + v1 + v2 + v3 + v4 + v5 + v6 + v7 + v8 + v9 + v10 + v11)
+
+/* One level: call `inner` with the values live; check them if it unwinds. */
+#define LEVEL(k, inner)                                                       \
+    LIVE_LOCALS(k);                                                           \
+    try {                                                                     \
+        inner;                                                                \
+    } catch (...) {                                                           \
+        seen(k, ALL_RIGHT(k));                                                \
+        throw;                                                                \
+    }                                                                         \
+    USE_LOCALS
+
+NOIPA static void stop_here()
+{
+    if (stop_how == 0)
+        tether_terminate((void *)0x7e);
+    else if (stop_how == 1)
+        fault_segv();
+    else
+        fault_fpe();
+}
+
+NOIPA static void host_inner()
+{
+    tether_host_enter();
+    LEVEL(5, stop_here());
+    tether_host_leave();
+}
+
+NOIPA static void guest_callback()
+{
+    LEVEL(4, host_inner());
+}
+
+NOIPA static void host_outer()
+{
+    tether_host_enter();
+    LEVEL(3, guest_callback());
+    tether_host_leave();
+}
+
+NOIPA static void guest_level2()
+{
+    LEVEL(2, host_outer());
+}
+
+NOIPA static void *guest_entry(void *, void *)
+{
+    LEVEL(1, guest_level2());
+    return nullptr;
+}
+
+static void nested_segments(int how, int expect_state)
+{
+    tether_fiber *f = make_fiber(guest_entry, nullptr);
+    void *out = nullptr;
+    reset();
+    stop_how = how;
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, &out), expect_state);
+    ck_assert_int_eq(norder, 0); /* nothing ran yet: the host decides */
+    ck_assert_int_eq(tether_fiber_unwind(f), 0);
+    /*
+     * Innermost first, every level with its values intact. A fault is
+     * taken in fault_*(), whose own frame is passed over; stop_here and
+     * every level above it run.
+     */
+    static const int want[] = {5, 4, 3, 2, 1};
+    expect_order(want, 5);
+    ck_assert_int_eq(tether_fiber_state(f), expect_state);
+    tether_fiber_destroy(f);
+}
+
+START_TEST(test_nested_segments_terminate)
+{
+    nested_segments(0, TETHER_TERMINATED);
+}
+END_TEST
+
+START_TEST(test_nested_segments_segv)
+{
+    nested_segments(1, TETHER_FAULTED);
+}
+END_TEST
+
+START_TEST(test_nested_segments_fpe)
+{
+    nested_segments(2, TETHER_FAULTED);
+}
+END_TEST
+
+/*
+ * A leaf the compiler proves cannot throw: its caller's call to it has no
+ * cleanup entry, and C++ calls std::terminate if an exception comes out
+ * of such a call. The unwind starts above that caller instead: the
+ * caller's objects are passed over, everything above it runs, nothing
+ * aborts. (noinline, not noipa: the proof is the point.)
+ */
+__attribute__((noinline)) static int nothrow_leaf(int *p) { return *p; }
+
+__attribute__((noinline)) static int calls_leaf()
+{
+    Guard skipped(2);
+    return nothrow_leaf(nowhere) + 1;
+}
+
+/* Called through a pointer: the compiler cannot prove anything of it. */
+static int (*volatile calls_leaf_ptr)() = calls_leaf;
+
+NOIPA static void *leaf_guest(void *, void *)
+{
+    Guard a(1);
+    return (void *)(intptr_t)calls_leaf_ptr();
+}
+
+START_TEST(test_nothrow_leaf_fault)
+{
+    tether_fiber *f = make_fiber(leaf_guest, nullptr);
+    reset();
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0);
+    static const int want[] = {1}; /* not 2: calls_leaf is passed over */
+    expect_order(want, 1);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/* ------------------------------------------------------------- kills */
+
+static std::atomic<int> spinning;
+
+NOIPA static void spin_forever()
+{
+    Guard inner(2);
+    spinning = 1;
+    while (!never)
+        __asm__ volatile("" ::: "memory");
+    throw std::runtime_error("never"); /* so that it may throw */
+}
+
+NOIPA static void *spinner(void *, void *)
+{
+    Guard outer(1);
+    spin_forever();
+    return nullptr;
+}
+
+START_TEST(test_unwind_after_deadline)
+{
+    tether_fiber *f = make_fiber(spinner, nullptr);
+    void *out;
+    reset();
+    ck_assert_int_eq(tether_fiber_resume_for(f, nullptr, &out, 20 * 1000000ull),
+                     TETHER_TERMINATED);
+    ck_assert_ptr_eq(out, TETHER_DEADLINE_EXCEEDED);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0);
+    /* spin_forever was interrupted: its own guard is passed over. */
+    static const int want[] = {1};
+    expect_order(want, 1);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/* ------------------------------------------------------- catch (...) */
+
+NOIPA static void *catches_and_rethrows(void *, void *)
+{
+    Guard a(1);
+    try {
+        Guard b(2);
+        tether_yield(nullptr, nullptr);
+    } catch (...) {
+        if (norder < 256)
+            order[norder++] = tether_unwinding() ? 10 : -10;
+        throw;
+    }
+    return nullptr;
+}
+
+START_TEST(test_catch_all_rethrows)
+{
+    tether_fiber *f = make_fiber(catches_and_rethrows, nullptr);
+    reset();
+    tether_fiber_resume(f, nullptr, nullptr);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0);
+    static const int want[] = {2, 10, 1};
+    expect_order(want, 3);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+static int after_swallow;
+
+NOIPA static void *swallows(void *arg, void *)
+{
+    Guard a(1);
+    int times = (int)(intptr_t)arg;
+    for (int i = 0; i < times; i++) {
+        try {
+            Guard b(2);
+            tether_yield(nullptr, nullptr);
+        } catch (...) {
+            /* swallowed: the fiber goes on... */
+        }
+        after_swallow++;
+    }
+    /* ...until it next enters tether (here: the next yield, or return). */
+    tether_yield(nullptr, nullptr);
+    after_swallow += 100; /* never */
+    return nullptr;
+}
+
+START_TEST(test_catch_all_swallows)
+{
+    for (int times = 1; times <= 2; times++) {
+        tether_fiber *f = make_fiber(swallows, (void *)(intptr_t)times);
+        reset();
+        after_swallow = 0;
+        ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_YIELDED);
+        /*
+         * Each time round the loop the unwind is swallowed, and raised
+         * again at the next yield; the host is told how many times.
+         */
+        ck_assert_int_eq(tether_fiber_unwind(f), times);
+        ck_assert_int_eq(after_swallow, times);
+        ck_assert_int_eq(norder, times + 1); /* each b, then a */
+        ck_assert_int_eq(order[0], 2);
+        ck_assert_int_eq(order[norder - 1], 1);
+        ck_assert_int_eq(tether_fiber_state(f), TETHER_TERMINATED);
+        tether_fiber_destroy(f);
+    }
+}
+END_TEST
+
+/* ------------------------------------------- exceptions that escape */
+
+NOIPA static void *throws_out(void *, void *)
+{
+    Guard a(1);
+    throw std::runtime_error("escapes the guest");
+}
+
+START_TEST(test_exception_escapes_to_base)
+{
+    tether_fiber *f = make_fiber(throws_out, nullptr);
+    void *out = nullptr;
+    int st = 0;
+    reset();
+    try {
+        st = tether_fiber_resume(f, nullptr, &out);
+    } catch (...) {
+        ck_abort_msg("the guest's exception reached the host");
+    }
+    ck_assert_int_eq(st, TETHER_TERMINATED);
+    ck_assert_ptr_eq(out, TETHER_EXCEPTION_ESCAPED);
+    static const int want[] = {1};
+    expect_order(want, 1);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0); /* nothing left */
+    ck_assert_int_eq(norder, 1);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/* ---------------------------------------------------------- overflow */
+
+static int depth_reached;
+
+NOIPA static unsigned recurse(unsigned n)
+{
+    Guard g((int)n);
+    volatile char pad[200];
+    pad[0] = 1;
+    depth_reached = (int)n + 1;
+    if (never)
+        throw std::runtime_error("never");
+    return recurse(n + 1) + pad[0];
+}
+
+NOIPA static void *overflows(void *, void *)
+{
+    return (void *)(uintptr_t)recurse(0);
+}
+
+static void overflow_then_unwind(unsigned flags)
+{
+    tether_fiber_opts o = {};
+    o.stack_size = 64 * 1024;
+    o.flags = flags;
+    void *first_lo = nullptr;
+    for (int round = 0; round < 3; round++) {
+        tether_fiber *f;
+        void *lo;
+        int destructors = 0;
+        ck_assert_int_eq(tether_fiber_create(&f, overflows, nullptr, &o), 0);
+        tether_fiber_stack(f, &lo, nullptr);
+        if (round == 0)
+            first_lo = lo;
+        ck_assert_ptr_eq(lo, first_lo); /* the same stack every round */
+        reset();
+        depth_reached = 0;
+        ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
+        ck_assert_int_eq(tether_fiber_fault(f)->kind, TETHER_FAULT_STACK_OVERFLOW);
+        ck_assert_int_gt(depth_reached, 50);
+        ck_assert_int_eq(tether_fiber_unwind(f), 0);
+        /*
+         * Every level's guard ran but the one in the frame that faulted
+         * (it is passed over), innermost first; order[] keeps 256.
+         */
+        destructors = unwinding_seen;
+        ck_assert_msg(destructors == depth_reached - 1 || destructors == depth_reached,
+                      "%d destructors for depth %d", destructors, depth_reached);
+        ck_assert_int_eq(order[norder - 1], 0);
+        ck_assert_int_eq(tether_fiber_destroy(f), 0);
+    }
+}
+
+START_TEST(test_overflow_unwind_madvise_guard)
+{
+    overflow_then_unwind(0);
+}
+END_TEST
+
+START_TEST(test_overflow_unwind_mprotect_guard)
+{
+    overflow_then_unwind(TETHER_FIBER_GUARD_MPROTECT);
+}
+END_TEST
+
+/* ----------------------------------------------- a fiber holding another */
+
+struct FiberHandle {
+    tether_fiber *f;
+    ~FiberHandle() { tether_fiber_destroy(f); }
+};
+
+NOIPA static void *holds_inner(void *, void *)
+{
+    Guard a(1);
+    FiberHandle inner{make_fiber(yields, nullptr)};
+    tether_fiber_resume(inner.f, nullptr, nullptr); /* it yields: 3 guards live */
+    tether_yield(nullptr, nullptr);
+    return nullptr;
+}
+
+START_TEST(test_unwind_outer_unwinds_inner)
+{
+    tether_fiber *f = make_fiber(holds_inner, nullptr);
+    reset();
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_YIELDED);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0);
+    static const int want[] = {3, 2, 1, 1}; /* the inner's three, then the outer's */
+    expect_order(want, 4);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/* ----------------------------------------------------- unwind on exit */
+
+START_TEST(test_unwind_on_exit_flag)
+{
+    tether_fiber_opts o = {};
+    o.flags = TETHER_FIBER_UNWIND_ON_EXIT;
+    tether_fiber *f;
+    reset();
+    stop_how = 1;
+    ck_assert_int_eq(tether_fiber_create(&f, guest_entry, nullptr, &o), 0);
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
+    ck_assert_int_eq(norder, 5); /* already unwound */
+    ck_assert_int_eq(tether_fiber_fault(f)->signo, SIGSEGV);
+    tether_fiber_destroy(f);
+    ck_assert_int_eq(norder, 5);
+}
+END_TEST
+
+/* -------------------------------------------------------------- soak */
+
+static long resident_kib()
+{
+    long pages = 0, rss = 0;
+    FILE *fp = fopen("/proc/self/statm", "r");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fscanf(fp, "%ld %ld", &pages, &rss), 2);
+    fclose(fp);
+    return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void fault_and_unwind(int n)
+{
+    tether_fiber_opts o = {};
+    o.stack_size = 64 * 1024;
+    for (int i = 0; i < n; i++) {
+        tether_fiber *f;
+        stop_how = 1 + i % 2;
+        reset();
+        ck_assert_int_eq(tether_fiber_create(&f, guest_entry, nullptr, &o), 0);
+        ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
+        ck_assert_int_eq(tether_fiber_unwind(f), 0);
+        ck_assert_int_eq(norder, 5);
+        tether_fiber_destroy(f);
+    }
+}
+
+START_TEST(test_10k_fault_unwind_no_growth)
+{
+    long rss0, rss1;
+    fault_and_unwind(1000);
+    rss0 = resident_kib();
+    fault_and_unwind(10000);
+    rss1 = resident_kib();
+    ck_assert_msg(rss1 - rss0 < 1024, "resident memory grew by %ld KiB", rss1 - rss0);
+}
+END_TEST
+
+int main()
+{
+    Suite *s = suite_create("unwind");
+    TCase *tc = tcase_create("stops");
+
+    tcase_add_test(tc, test_unwind_yielded);
+    tcase_add_test(tc, test_destroy_unwinds_first);
+    tcase_add_test(tc, test_nothing_to_unwind);
+    tcase_add_test(tc, test_unwind_running_refused);
+    tcase_add_test(tc, test_nested_segments_terminate);
+    tcase_add_test(tc, test_nested_segments_segv);
+    tcase_add_test(tc, test_nested_segments_fpe);
+    tcase_add_test(tc, test_nothrow_leaf_fault);
+    tcase_add_test(tc, test_unwind_after_deadline);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("catch");
+    tcase_add_test(tc, test_catch_all_rethrows);
+    tcase_add_test(tc, test_catch_all_swallows);
+    tcase_add_test(tc, test_exception_escapes_to_base);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("stacks");
+    tcase_add_test(tc, test_overflow_unwind_madvise_guard);
+    tcase_add_test(tc, test_overflow_unwind_mprotect_guard);
+    tcase_add_test(tc, test_unwind_outer_unwinds_inner);
+    tcase_add_test(tc, test_unwind_on_exit_flag);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("soak");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_10k_fault_unwind_no_growth);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
