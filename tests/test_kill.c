@@ -485,8 +485,9 @@ static void *switch_storm_host(void *arg, void *in)
 
 START_TEST(test_deadline_during_switch_storm)
 {
+    static _Atomic long count;
     for (int i = 0; i < 300; i++) {
-        tether_fiber *outer, *inner = make_fiber(yield_loop, &(_Atomic long){0});
+        tether_fiber *outer, *inner = make_fiber(yield_loop, &count);
         void *out = NULL;
         int inner_state;
         outer = make_fiber(switch_storm_host, inner);
