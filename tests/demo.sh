@@ -23,4 +23,12 @@ expect '^illegal instruction  *FAULTED  *illegal instruction: SIGILL (ILL_ILLOPN
 expect '^host terminates  *TERMINATED quota exceeded$'
 expect '^runaway loop  *TERMINATED deadline exceeded$'
 expect '^the host survived them all$'
+
+# The C++ demo: every dead guest's mutex, file and memory come back.
+out=$("$b"/examples/raii_demo) || { echo "FAIL: raii_demo exited $?"; fail=1; }
+for g in 'null dereference' 'divide by zero' 'stack overflow' 'terminated by host' \
+         'runaway, deadline' 'uncaught exception' 'killed while yielded'; do
+    expect "^$g .*mutex released, files open 0, bytes held 0: all released\$"
+done
+expect '^every resource of every dead guest was released$'
 exit $fail
