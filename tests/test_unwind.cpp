@@ -424,6 +424,33 @@ START_TEST(test_catch_all_swallows)
 }
 END_TEST
 
+NOIPA static void *swallows_then_returns(void *, void *)
+{
+    Guard a(1);
+    try {
+        Guard b(2);
+        tether_yield(nullptr, nullptr);
+    } catch (...) {
+    }
+    after_swallow++;
+    return (void *)1; /* the return is an entry into tether: raised again */
+}
+
+START_TEST(test_swallow_then_return)
+{
+    tether_fiber *f = make_fiber(swallows_then_returns, nullptr);
+    reset();
+    after_swallow = 0;
+    tether_fiber_resume(f, nullptr, nullptr);
+    ck_assert_int_eq(tether_fiber_unwind(f), 1);
+    ck_assert_int_eq(after_swallow, 1);
+    static const int want[] = {2, 1};
+    expect_order(want, 2);
+    ck_assert_int_eq(tether_fiber_state(f), TETHER_TERMINATED);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
 /* ------------------------------------------- exceptions that escape */
 
 NOIPA static void *throws_out(void *, void *)
@@ -622,6 +649,7 @@ int main()
     tc = tcase_create("catch");
     tcase_add_test(tc, test_catch_all_rethrows);
     tcase_add_test(tc, test_catch_all_swallows);
+    tcase_add_test(tc, test_swallow_then_return);
     tcase_add_test(tc, test_exception_escapes_to_base);
     suite_add_tcase(s, tc);
 
