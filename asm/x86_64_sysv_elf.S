@@ -147,6 +147,14 @@ tether__ctx_yield:
         .cfi_adjust_cfa_offset 8
         stmxcsr (%rsp)
         fnstcw  4(%rsp)
+        /*
+         * Up to here the pushes can overflow into the guard; the fault
+         * handler takes such a fault as the fiber's own (the host record
+         * is untouched yet). From here on the fiber is suspended.
+         */
+        .globl  tether__ctx_yield_saved
+        .hidden tether__ctx_yield_saved
+tether__ctx_yield_saved:
         movq    %rsp, (%rdi)            /* the fiber is now suspended */
         ldmxcsr REC_CTL(%rsi)
         fldcw   REC_CTL+4(%rsi)

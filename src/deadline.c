@@ -43,27 +43,38 @@ static int before(const struct timespec *a, const struct timespec *b)
            (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-/* Arms the timer for d (or disarms it for NULL). */
-static void arm(struct tether_thread *t, const struct tether_deadline *d)
+/* Arms the timer for d (or disarms it for NULL). Returns 0 or -EAGAIN. */
+static int arm(struct tether_thread *t, const struct tether_deadline *d)
 {
     struct itimerspec its = { 0 };
 
     if (d)
         its.it_value = d->at;
-    timer_settime(t->timer, TIMER_ABSTIME, &its, NULL);
+    return timer_settime(t->timer, TIMER_ABSTIME, &its, NULL) == 0 ? 0 : -EAGAIN;
 }
 
-tether_fiber *tether__deadline_target(const struct tether_thread *t)
+void tether__deadline_expire(struct tether_thread *t)
 {
-    const struct tether_deadline *d = t->deadline;
     struct timespec now;
 
-    /* The armed one is the earliest; skip those not yet due. */
     clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe */
-    for (; d; d = d->outer)
-        if (!before(&now, &d->at))
-            return d->fiber;
-    return NULL;
+    for (const struct tether_deadline *d = t->deadline; d; d = d->outer) {
+        if (before(&now, &d->at))
+            continue;
+        /*
+         * A linked deadline's resume is still in progress, so its fiber
+         * exists. Not running yet (the timer beat the claim): resume's
+         * check stops it. Running: so must whatever it runs in turn.
+         */
+        tether__kill_request(d->fiber, KILL_DEADLINE, TETHER_DEADLINE_EXCEEDED);
+        for (tether_fiber *c = t->current; c; c = c->parent) {
+            if (c == d->fiber) {
+                for (tether_fiber *k = t->current; k != c; k = k->parent)
+                    tether__kill_request(k, KILL_DEADLINE, TETHER_DEADLINE_EXCEEDED);
+                break;
+            }
+        }
+    }
 }
 
 /* now + ns, with the seconds capped far beyond any useful limit. */
@@ -84,7 +95,7 @@ static int timed_resume(struct tether_thread *t, tether_fiber *f, void *in,
                         void **out, uint64_t timeout_ns)
 {
     struct tether_deadline d, *outer = t->deadline;
-    int err;
+    int err, none = KILL_NONE, deadline = KILL_DEADLINE;
 
     if (!t->ready && (err = tether__thread_prepare()) != 0)
         return err;
@@ -98,11 +109,22 @@ static int timed_resume(struct tether_thread *t, tether_fiber *f, void *in,
         return tether__resume(f, in, out);
     t->deadline = &d;
     atomic_signal_fence(memory_order_seq_cst);
-    arm(t, &d);
+    if ((err = arm(t, &d)) != 0) {
+        t->deadline = outer;
+        return err;
+    }
     err = tether__resume(f, in, out);
-    arm(t, outer); /* before unlinking d: a late signal still finds it */
-    atomic_signal_fence(memory_order_seq_cst);
+    /* Unlink first: a signal from now on finds only the outer ones. */
     t->deadline = outer;
+    atomic_signal_fence(memory_order_seq_cst);
+    arm(t, outer); /* already due: it fires at once */
+    /*
+     * A deadline that expired as the fiber stopped on its own marked it
+     * killed without stopping it: it made it in time, so take that back.
+     * A kill switch's kill is another value and stays.
+     */
+    if (err != TETHER_TERMINATED)
+        atomic_compare_exchange_strong(&f->kill, &deadline, none);
     return err;
 }
 

@@ -17,8 +17,12 @@ struct tether_deadline {
     struct tether_deadline *outer;
 };
 
-/* The fiber the thread's armed deadline is for, or NULL. Async-signal-safe. */
-tether_fiber *tether__deadline_target(const struct tether_thread *t);
+/*
+ * The thread's timer fired: every linked deadline that is due kills its
+ * fiber, and every fiber that fiber is running in turn on this thread.
+ * Async-signal-safe.
+ */
+void tether__deadline_expire(struct tether_thread *t);
 
 /* Deletes the thread's timer (at thread exit). */
 void tether__deadline_thread_exit(struct tether_thread *t);

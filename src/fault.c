@@ -7,6 +7,7 @@
  * locks taken. The record lives in the fiber object.
  */
 #include <signal.h>
+#include <ucontext.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -46,19 +47,23 @@ static int kind_of(int sig, const struct tether_stack *s, uintptr_t addr,
  * and, if the fiber names its guest code, inside it.
  */
 static int fibers_fault(const tether_fiber *f, const siginfo_t *info,
-                        uintptr_t pc, uintptr_t sp)
+                        const ucontext_t *uc, uintptr_t pc, uintptr_t sp)
 {
     const struct tether_stack *s = &f->stack;
     uintptr_t addr = (uintptr_t)info->si_addr;
     uintptr_t base = (uintptr_t)s->base, hi = (uintptr_t)tether__stack_hi(s);
+    int in_guard = addr >= base && addr < (uintptr_t)tether__stack_lo(s);
 
     if (info->si_code <= 0)
         return 0;
-    if (!((sp >= base && sp < hi) ||
-          (addr >= base && addr < (uintptr_t)tether__stack_lo(s))))
+    /* A signal handler running on the alternate stack is not the fiber. */
+    if (uc->uc_stack.ss_flags & SS_ONSTACK)
+        return 0;
+    if (!((sp >= base && sp < hi) || in_guard))
         return 0;
     if (tether__arch_in_switch(pc))
-        return 0;
+        /* Only a yield's pushes overflowing into the guard are the fiber's. */
+        return in_guard && tether__arch_in_yield_pushes(pc);
     return tether__in_guest_code(f, pc);
 }
 
@@ -90,13 +95,14 @@ int tether__fault_handle(int sig, siginfo_t *info, void *uc)
             tether__fault_backtrace_abort(t);
         return 0; /* a bug in the handler: chain, and die as we would */
     }
-    if (!f || !fibers_fault(f, info, pc, sp))
+    if (!f || !fibers_fault(f, info, uc, pc, sp))
         return 0;
     t->in_fault = 1;
     record(f, sig, info, uc, pc, sp);
     tether__fiber_stopped_by_signal(f, uc);
     f->stop = TETHER_FAULTED;
     tether__arch_uc_to_host(uc, f->record, NULL);
+    tether__signals_unblock_ours(uc);
     t->in_fault = 0;
     return 1;
 }

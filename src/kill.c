@@ -111,46 +111,28 @@ static int interruptible(const tether_fiber *f, const void *uc)
            !tether__arch_in_switch(pc) && tether__in_guest_code(f, pc);
 }
 
-/* Is `target` this thread's running fiber or one of its hosts? */
-static int on_this_thread(const struct tether_thread *t, const tether_fiber *target)
-{
-    for (const tether_fiber *c = t->current; c; c = c->parent)
-        if (c == target)
-            return 1;
-    return 0;
-}
-
-/*
- * The kill signal handler. Async-signal-safe: it reads this thread's
- * fiber chain, compares ids, and at most rewrites the context.
- */
 int tether__kill_handle(siginfo_t *info, void *uc)
 {
     struct tether_thread *t = &tether__thread;
     tether_fiber *f = t->current;
     uint64_t id;
 
-    if (tether__kill_signal_is_deadline(info)) {
-        tether_fiber *target = tether__deadline_target(t);
-        if (!target || !on_this_thread(t, target))
-            return 1; /* it ended in time; a late timer signal */
-        /* The target and every fiber it runs in turn are out of time. */
-        for (tether_fiber *c = f; c; c = c->parent) {
-            tether__kill_request(c, KILL_DEADLINE, TETHER_DEADLINE_EXCEEDED);
-            if (c == target)
-                break;
-        }
-    } else if (tether__kill_signal_id(info, &id)) {
-        /* Only the innermost fiber runs; a host waits for its nested resume. */
-        if (!f || f->id != id)
-            return 1;
-    } else {
+    if (tether__kill_signal_is_deadline(info))
+        tether__deadline_expire(t);
+    else if (!tether__kill_signal_id(info, &id))
         return 0; /* somebody else's SIGURG */
-    }
+    /*
+     * Whichever fiber the signal names: while one SIGURG is pending on a
+     * thread the kernel drops the next, so a signal sent for the host of
+     * the innermost fiber may be all that is left of the innermost's
+     * own. Every tether SIGURG therefore acts for the fiber that runs
+     * now, if it has been killed. A host waits for its nested resume.
+     */
     if (f && killed(f) && interruptible(f, uc)) {
         f->stop = TETHER_TERMINATED;
         tether__fiber_stopped_by_signal(f, uc);
         tether__arch_uc_to_host(uc, f->record, atomic_load(&f->kill_details));
+        tether__signals_unblock_ours(uc);
     }
     return 1;
 }

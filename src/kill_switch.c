@@ -38,10 +38,16 @@ static void shared_put(struct tether_kill_shared *s)
     }
 }
 
+static pthread_mutex_t make_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void tether__kill_switch_atfork_child(void)
+{
+    pthread_mutex_init(&make_lock, NULL);
+}
+
 /* The fiber's block, made on first use (creation is the host's call). */
 static struct tether_kill_shared *shared_get(tether_fiber *f)
 {
-    static pthread_mutex_t make_lock = PTHREAD_MUTEX_INITIALIZER;
     struct tether_kill_shared *s;
 
     pthread_mutex_lock(&make_lock);

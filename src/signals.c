@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <ucontext.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -58,25 +59,42 @@ static void die_by_default(int sig, const siginfo_t *info)
         syscall(SYS_tgkill, getpid(), gettid(), sig);
 }
 
+/* Signals whose default action is to do nothing. */
+static int ignored_by_default(int sig)
+{
+    return sig == SIGURG || sig == SIGCHLD || sig == SIGWINCH || sig == SIGCONT;
+}
+
 void tether__signal_chain(int sig, siginfo_t *info, void *uc)
 {
     const struct sigaction *p = &previous[sig];
 
-    if (p->sa_flags & SA_SIGINFO) {
-        if (p->sa_sigaction) {
-            p->sa_sigaction(sig, info, uc);
-            return;
-        }
-    } else if (p->sa_handler == SIG_IGN) {
+    /* SIG_IGN and SIG_DFL first: with SA_SIGINFO they sit in sa_sigaction. */
+    if (p->sa_handler == SIG_IGN) {
         /* The kernel does not let an ignored fault pass either. */
         if (synchronous(sig, info))
             die_by_default(sig, info);
         return;
-    } else if (p->sa_handler != SIG_DFL) {
-        p->sa_handler(sig);
+    }
+    if (p->sa_handler == SIG_DFL) {
+        /* Ignoring is the default action: keep our handler, do nothing. */
+        if (!ignored_by_default(sig))
+            die_by_default(sig, info);
         return;
     }
-    die_by_default(sig, info);
+    if (p->sa_flags & SA_SIGINFO)
+        p->sa_sigaction(sig, info, uc);
+    else
+        p->sa_handler(sig);
+}
+
+void tether__signals_unblock_ours(void *ucv)
+{
+    ucontext_t *uc = ucv;
+
+    for (int i = 0; i < NFAULT; i++)
+        sigdelset(&uc->uc_sigmask, fault_signals[i]);
+    sigdelset(&uc->uc_sigmask, TETHER_KILL_SIGNAL);
 }
 
 /* Saves the old handler first: ours may run the moment it is installed. */

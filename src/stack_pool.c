@@ -66,3 +66,8 @@ void tether__stack_put(struct tether_stack *s)
         tether__stack_free(&victim);
     s->base = NULL;
 }
+
+void tether__stack_pool_atfork_child(void)
+{
+    pthread_mutex_init(&lock, NULL);
+}

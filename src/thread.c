@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "fiber_impl.h"
 #include "thread.h"
 
 __thread struct tether_thread tether__thread
@@ -49,9 +50,27 @@ static void thread_exit(void *unused)
     t->ready = 0;
 }
 
+/*
+ * fork(): the child's only thread is a copy of the caller, with the
+ * caller's thread-local state but its own thread id and no POSIX timers,
+ * and with tether's locks in whatever state other threads left them.
+ */
+static void atfork_child(void)
+{
+    struct tether_thread *t = &tether__thread;
+
+    if (t->ready)
+        t->tid = gettid();
+    t->has_timer = 0;
+    tether__stack_pool_atfork_child();
+    tether__kill_switch_atfork_child();
+}
+
 static void make_exit_key(void)
 {
     exit_key_err = pthread_key_create(&exit_key, thread_exit);
+    if (!exit_key_err)
+        exit_key_err = pthread_atfork(NULL, NULL, atfork_child);
 }
 
 static int install_altstack(struct tether_thread *t)

@@ -372,6 +372,25 @@ START_TEST(test_foreign_sigurg_default_ignored)
 }
 END_TEST
 
+/* A previous SIG_IGN recorded with SA_SIGINFO is not called as a function. */
+static void ignored_with_siginfo(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGURG, &sa, NULL);
+    start_tether();
+    kill(getpid(), SIGURG);
+    _exit(51);
+}
+
+START_TEST(test_previous_ignore_with_siginfo)
+{
+    ck_assert_exited(in_child(ignored_with_siginfo), 51);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("chain");
@@ -397,6 +416,7 @@ int main(void)
     tc = tcase_create("kill signal");
     tcase_add_test(tc, test_foreign_sigurg_reaches_previous_handler);
     tcase_add_test(tc, test_foreign_sigurg_default_ignored);
+    tcase_add_test(tc, test_previous_ignore_with_siginfo);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -367,6 +367,71 @@ START_TEST(test_overflow_mprotect_guard)
 }
 END_TEST
 
+/*
+ * A generator that yields at every depth overflows, for some frame
+ * sizes, inside the yield's own register pushes: still the fiber's
+ * overflow, never the process's death.
+ */
+static int yield_pad;
+
+OPAQUE static void yield_deeper(int d)
+{
+    volatile char *p = __builtin_alloca(yield_pad);
+    p[0] = (char)d;
+    tether_yield(NULL, NULL);
+    if (d < 1000000) /* always: the guard stops it first */
+        yield_deeper(d + 1);
+}
+
+static void *generator(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    yield_deeper(0);
+    return NULL;
+}
+
+START_TEST(test_overflow_while_yielding)
+{
+    tether_fiber_opts o = {.stack_size = 16 * 1024};
+    for (yield_pad = 1; yield_pad <= 160; yield_pad++) {
+        tether_fiber *f;
+        int st;
+        ck_assert_int_eq(tether_fiber_create(&f, generator, NULL, &o), 0);
+        while ((st = tether_fiber_resume(f, NULL, NULL)) == TETHER_YIELDED)
+            ;
+        ck_assert_int_eq(st, TETHER_FAULTED);
+        ck_assert_int_eq(tether_fiber_fault(f)->kind, TETHER_FAULT_STACK_OVERFLOW);
+        ck_assert_int_eq(tether_fiber_destroy(f), 0);
+    }
+}
+END_TEST
+
+/* A guest that blocks tether's signals and faults does not leave them blocked. */
+static void *blocks_then_faults(void *arg, void *in)
+{
+    sigset_t s;
+    (void)arg;
+    (void)in;
+    sigemptyset(&s);
+    sigaddset(&s, SIGURG);
+    sigaddset(&s, SIGSEGV);
+    pthread_sigmask(SIG_BLOCK, &s, NULL);
+    return (void *)(intptr_t)fault_fpe();
+}
+
+START_TEST(test_fault_unblocks_tether_signals)
+{
+    tether_fiber *f = make_fiber(blocks_then_faults, NULL);
+    sigset_t now;
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_FAULTED);
+    pthread_sigmask(SIG_SETMASK, NULL, &now);
+    ck_assert(!sigismember(&now, SIGURG));
+    ck_assert(!sigismember(&now, SIGSEGV));
+    tether_fiber_destroy(f);
+}
+END_TEST
+
 /* ------------------------------------------------------- records, report */
 
 START_TEST(test_no_fault_record_unless_faulted)
@@ -525,6 +590,7 @@ int main(void)
     tc = tcase_create("overflow");
     tcase_add_test(tc, test_overflow_then_reuse);
     tcase_add_test(tc, test_overflow_mprotect_guard);
+    tcase_add_test(tc, test_overflow_while_yielding);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("record");
@@ -532,6 +598,7 @@ int main(void)
     tcase_add_test(tc, test_report_names_frames);
     tcase_add_test(tc, test_fault_restores_host_fp_control);
     tcase_add_test(tc, test_fault_with_corrupt_frames);
+    tcase_add_test(tc, test_fault_unblocks_tether_signals);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("soak");

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -503,6 +505,146 @@ START_TEST(test_deadline_during_switch_storm)
 }
 END_TEST
 
+/* ----------------------------------------------- regressions (review) */
+
+/* A deadline so short that the timer fires before the fiber is claimed. */
+START_TEST(test_deadline_before_the_fiber_starts)
+{
+    for (int i = 0; i < 50; i++) {
+        tether_fiber *f = make_fiber(spin, NULL);
+        void *out = NULL;
+        ck_assert_int_eq(tether_fiber_resume_for(f, NULL, &out, 1), TETHER_TERMINATED);
+        ck_assert_ptr_eq(out, TETHER_DEADLINE_EXCEEDED);
+        tether_fiber_destroy(f);
+    }
+}
+END_TEST
+
+/*
+ * The outer deadline has passed by the time an inner timed resume comes
+ * back (its fiber sat in a host call): the outer fiber is still stopped.
+ */
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void *slow_host_call(void *arg, void *in)
+{
+    uint64_t t0 = now_ns();
+    (void)arg;
+    (void)in;
+    tether_host_enter();
+    while (now_ns() - t0 < 30 * 1000000ull)
+        ;
+    tether_host_leave();
+    return NULL;
+}
+
+static void *times_inner_then_spins(void *arg, void *in)
+{
+    (void)in;
+    tether_fiber_resume_for(arg, NULL, NULL, 10 * 1000000ull);
+    atomic_store(&spinning, 1);
+    for (;;)
+        __asm__ volatile("" ::: "memory");
+    return NULL;
+}
+
+START_TEST(test_outer_deadline_after_late_inner)
+{
+    tether_fiber *inner = make_fiber(slow_host_call, NULL);
+    tether_fiber *outer = make_fiber(times_inner_then_spins, inner);
+    void *out = NULL;
+    ck_assert_int_eq(tether_fiber_resume_for(outer, NULL, &out, 20 * 1000000ull),
+                     TETHER_TERMINATED);
+    ck_assert_ptr_eq(out, TETHER_DEADLINE_EXCEEDED);
+    tether_fiber_destroy(outer);
+    tether_fiber_destroy(inner);
+}
+END_TEST
+
+/*
+ * Two kills back to back, for a host fiber and the fiber it runs: the
+ * second SIGURG is dropped by the kernel while the first is pending, and
+ * both fibers must still stop.
+ */
+static tether_fiber *nested_spinner;
+
+static void *runs_spinner(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    tether_fiber_resume(nested_spinner, NULL, NULL);
+    return NULL;
+}
+
+START_TEST(test_kills_back_to_back)
+{
+    for (int i = 0; i < 100; i++) {
+        struct runner r = {0};
+        tether_kill_switch *kh, *kn;
+        pthread_t th;
+        atomic_store(&spinning, 0);
+        nested_spinner = make_fiber(spin, NULL);
+        r.f = make_fiber(runs_spinner, NULL);
+        tether_kill_switch_create(r.f, &kh);
+        tether_kill_switch_create(nested_spinner, &kn);
+        pthread_create(&th, NULL, run_it, &r);
+        wait_for(&spinning);
+        tether_kill_switch_fire(kh, DETAILS);
+        tether_kill_switch_fire(kn, DETAILS);
+        pthread_join(th, NULL);
+        ck_assert_int_eq(r.result, TETHER_TERMINATED);
+        ck_assert_int_eq(tether_fiber_state(nested_spinner), TETHER_TERMINATED);
+        tether_kill_switch_free(kh);
+        tether_kill_switch_free(kn);
+        tether_fiber_destroy(r.f);
+        tether_fiber_destroy(nested_spinner);
+    }
+}
+END_TEST
+
+/* A stray SIGURG, with no handler of the program's, leaves kills working. */
+START_TEST(test_stray_sigurg_keeps_kills_working)
+{
+    tether_fiber *f = make_fiber(spin, NULL);
+    struct sigaction now;
+    kill(getpid(), SIGURG);
+    sigaction(SIGURG, NULL, &now);
+    ck_assert(now.sa_handler != SIG_DFL);
+    ck_assert_int_eq(tether_fiber_resume_for(f, NULL, NULL, 5 * 1000000ull),
+                     TETHER_TERMINATED);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/* In a child after fork, deadlines (a new timer) and kills still work. */
+START_TEST(test_deadline_in_forked_child)
+{
+    tether_fiber *f = make_fiber(quick, NULL);
+    int status;
+    pid_t pid;
+    tether_fiber_resume_for(f, NULL, NULL, 1000000000ull); /* timer made here */
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        tether_fiber *g;
+        alarm(5);
+        if (tether_fiber_create(&g, spin, NULL, NULL) != 0)
+            _exit(2);
+        _exit(tether_fiber_resume_for(g, NULL, NULL, 10 * 1000000ull) ==
+                      TETHER_TERMINATED ? 0 : 1);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "child status %#x", status);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ race */
 
 /*
@@ -657,6 +799,14 @@ int main(void)
     tcase_add_test(tc, test_deadline_not_reached);
     tcase_add_test(tc, test_deadline_deferred_through_host_function);
     tcase_add_test(tc, test_deadline_covers_nested_fibers);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("regressions");
+    tcase_add_test(tc, test_deadline_before_the_fiber_starts);
+    tcase_add_test(tc, test_outer_deadline_after_late_inner);
+    tcase_add_test(tc, test_kills_back_to_back);
+    tcase_add_test(tc, test_stray_sigurg_keeps_kills_working);
+    tcase_add_test(tc, test_deadline_in_forked_child);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("race");
