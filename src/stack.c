@@ -122,11 +122,22 @@ void tether__stack_free(struct tether_stack *s)
     s->base = NULL;
 }
 
+/*
+ * All but the guard's lowest page: if the unwind runs out of the room it
+ * is given, it faults in that page, inside the guard region, where the
+ * fault handler knows it for the fiber's overflow.
+ */
 int tether__stack_guard_open(struct tether_stack *s)
 {
+    size_t page = page_size();
+    char *from = s->base + page;
+    size_t len = s->guard_size - page;
+
+    if (len == 0)
+        return -ENOMEM; /* a one-page guard has nothing to give */
     if (s->guard_kind == TETHER_GUARD_MADVISE)
-        return madvise(s->base, s->guard_size, MADV_GUARD_REMOVE) == 0 ? 0 : -ENOMEM;
-    return mprotect(s->base, s->guard_size, PROT_READ | PROT_WRITE) == 0 ? 0 : -ENOMEM;
+        return madvise(from, len, MADV_GUARD_REMOVE) == 0 ? 0 : -ENOMEM;
+    return mprotect(from, len, PROT_READ | PROT_WRITE) == 0 ? 0 : -ENOMEM;
 }
 
 int tether__stack_guard_close(struct tether_stack *s)

@@ -545,6 +545,35 @@ START_TEST(test_overflow_unwind_mprotect_guard)
 }
 END_TEST
 
+/*
+ * With a one-page guard there is no room to unwind after an overflow:
+ * the unwind faults in the guard, is abandoned, and the host carries on.
+ */
+START_TEST(test_overflow_unwind_without_room)
+{
+    tether_fiber_opts o = {};
+    o.stack_size = 64 * 1024;
+    o.guard_size = 4096;
+    for (int round = 0; round < 3; round++) {
+        tether_fiber *f;
+        int r;
+        ck_assert_int_eq(tether_fiber_create(&f, overflows, nullptr, &o), 0);
+        ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
+        r = tether_fiber_unwind(f);
+        ck_assert_msg(r == -EFAULT || r == 0, "unwind returned %d", r);
+        ck_assert_int_eq(tether_fiber_state(f), TETHER_FAULTED);
+        ck_assert_int_eq(tether_fiber_fault(f)->kind, TETHER_FAULT_STACK_OVERFLOW);
+        ck_assert_int_eq(tether_fiber_destroy(f), 0);
+    }
+    tether_fiber *g = make_fiber(yields, nullptr);
+    reset();
+    ck_assert_int_eq(tether_fiber_resume(g, nullptr, nullptr), TETHER_YIELDED);
+    ck_assert_int_eq(tether_fiber_unwind(g), 0);
+    ck_assert_int_eq(norder, 3);
+    tether_fiber_destroy(g);
+}
+END_TEST
+
 /* ----------------------------------------------- a fiber holding another */
 
 struct FiberHandle {
@@ -656,6 +685,7 @@ int main()
     tc = tcase_create("stacks");
     tcase_add_test(tc, test_overflow_unwind_madvise_guard);
     tcase_add_test(tc, test_overflow_unwind_mprotect_guard);
+    tcase_add_test(tc, test_overflow_unwind_without_room);
     tcase_add_test(tc, test_unwind_outer_unwinds_inner);
     tcase_add_test(tc, test_unwind_on_exit_flag);
     suite_add_tcase(s, tc);

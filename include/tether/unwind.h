@@ -52,11 +52,13 @@
  * TETHER_EXCEPTION_ESCAPED in *out. It never unwinds into the host.
  *
  * Stack overflow. After an overflow there is no room left below the
- * stack pointer, so the guard region is opened for the unwind (the
- * unwinder's own frames go there) and closed again when it is done. The
- * guard must be big enough for them: the default 64 KiB is; a guard of a
- * page or two may not be, and an unwind that overflows the opened guard
- * is abandoned like one whose cleanup faults.
+ * stack pointer, so the guard region, all but its lowest page, is opened
+ * for the unwind (the unwinder's own frames go there) and closed again
+ * when it is done. The default 64 KiB guard is ample (libgcc's unwinder
+ * needs several KiB: 16 KiB is enough, 8 KiB is not); an unwind that
+ * runs out of the room it was given faults in the page kept closed and is
+ * abandoned like one whose cleanup faults (-EFAULT). A one-page guard
+ * gives no room at all.
  *
  * When. By default a fault or termination leaves the frames in place and
  * the host decides: tether_fiber_unwind(), or tether_fiber_destroy(),
