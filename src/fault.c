@@ -17,6 +17,9 @@
 #include "signals.h"
 #include "thread.h"
 
+/* How far below a stack an unwinder's stack pointer may land at once. */
+#define UNWIND_SLACK (64 * 1024)
+
 static int kind_of(int sig, const struct tether_stack *s, uintptr_t addr,
                    uintptr_t sp)
 {
@@ -59,6 +62,17 @@ static int fibers_fault(const tether_fiber *f, const siginfo_t *info,
     /* A signal handler running on the alternate stack is not the fiber. */
     if (uc->uc_stack.ss_flags & SS_ONSTACK)
         return 0;
+    /*
+     * During an unwind, the unwinder's own frames (libgcc, the C++
+     * personality, the dynamic linker binding them lazily, which can move
+     * the stack pointer by kilobytes at once) may run out of stack: that
+     * is the unwind failing, and it is the fiber's, wherever the pc is.
+     */
+    if (f->unwinding) {
+        uintptr_t below = base > UNWIND_SLACK ? base - UNWIND_SLACK : 0;
+        if ((sp >= below && sp < hi) || (addr >= below && addr < base + f->stack.guard_size))
+            return 1;
+    }
     if (!((sp >= base && sp < hi) || in_guard))
         return 0;
     if (tether__arch_in_switch(pc))

@@ -19,19 +19,33 @@
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <unwind.h>
 #include <stdint.h>
 
 #include "arch.h"
 #include "fault_backtrace.h"
 
+static _Unwind_Reason_Code count_frame(struct _Unwind_Context *ctx, void *n)
+{
+    (void)ctx;
+    ++*(int *)n;
+    return _URC_NO_REASON;
+}
+
 void tether__fault_backtrace_init(void)
 {
     unw_context_t ctx;
     unw_cursor_t c;
+    int n = 0;
 
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
     if (unw_getcontext(&ctx) == 0 && unw_init_local(&c, &ctx) == 0)
         unw_step(&c);
+    /*
+     * And libgcc's: its lazily bound calls are bound now, not in the
+     * middle of an unwind that has little stack to spare.
+     */
+    _Unwind_Backtrace(count_frame, &n);
 }
 
 _Noreturn void tether__fault_backtrace_abort(struct tether_thread *t)

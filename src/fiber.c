@@ -93,6 +93,7 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
         return err;
     if ((err = tether__signals_install()) != 0)
         return err;
+    tether__cxx_eh_probe();
     if (!(f = calloc(1, sizeof *f)))
         return -ENOMEM;
     if ((err = copy_guest_code(f, opts)) != 0) {
@@ -189,7 +190,9 @@ static int run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
     f->has_frames = 1;
     f->stopped_by_signal = 0; /* a signal handler sets it */
     t->current = f;
+    tether__cxx_eh_swap(&f->cxx_eh);
     v = tether__ctx_resume(f->record, f->sp, in);
+    tether__cxx_eh_swap(&f->cxx_eh);
     /*
      * Back on the host: the fiber's registers are saved (or it is gone),
      * so only now may another thread see it as resumable.

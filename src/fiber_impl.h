@@ -9,6 +9,7 @@
 #include <tether/fault.h>
 #include <tether/fiber.h>
 
+#include "cxx_eh.h"
 #include "stack.h"
 #include "thread.h"
 
@@ -71,6 +72,7 @@ struct tether_fiber {
     int unwind_swallowed;        /* how many times it was swallowed */
     int unwind_outcome;          /* how the last unwind ended (unwind.c) */
     struct _Unwind_Exception exc; /* the unwind's exception object */
+    struct tether_cxx_eh cxx_eh; /* its C++ exception state (cxx_eh.c) */
 };
 
 /* The parts of a state word. */

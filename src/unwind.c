@@ -96,16 +96,21 @@ _Unwind_Reason_Code tether__unwind_personality(int version, _Unwind_Action actio
     return _URC_INSTALL_CONTEXT;
 }
 
-/* The landing pad of the bottom frame: the fiber has no frames left. */
+/*
+ * The landing pad of the bottom frame: the fiber has no frames left.
+ * During an unwind that is the unwind's end, whether our exception got
+ * here or a catch (...) replaced it with one of its own on the way.
+ * Otherwise a guest's own exception escaped it.
+ */
 _Noreturn void tether__unwind_landed(tether_fiber *f, struct _Unwind_Exception *e)
 {
     f->has_frames = 0;
-    if (e == &f->exc && f->unwinding) {
+    if (e != &f->exc)
+        tether__cxx_eh_discard(e);
+    if (f->unwinding) {
         f->unwind_outcome = UNWIND_DONE;
         tether__switch_out(f, STOP_UNWOUND, NULL);
     } else {
-        /* A guest's own exception that nothing caught. */
-        _Unwind_DeleteException(e);
         tether__switch_out(f, TETHER_TERMINATED, TETHER_EXCEPTION_ESCAPED);
     }
     __builtin_unreachable();
@@ -118,6 +123,16 @@ int tether_unwinding(void)
     return f && f->unwinding;
 }
 
+/* Room the unwinder wants below the stack pointer, or the guard is opened. */
+#define UNWIND_ROOM (32 * 1024)
+
+/* Where the fiber's stack pointer was when it stopped. */
+static uintptr_t stopped_sp(const tether_fiber *f)
+{
+    return f->stopped_by_signal ? (uintptr_t)f->dead_regs[TETHER_REG_RSP]
+                                : (uintptr_t)f->sp;
+}
+
 /* Runs the unwind on the fiber; returns the stop it came back with. */
 static int run_unwind(struct tether_thread *t, tether_fiber *f, void *sp)
 {
@@ -127,7 +142,9 @@ static int run_unwind(struct tether_thread *t, tether_fiber *f, void *sp)
     f->stopped_by_signal = 0;
     f->parent = t->current;
     t->current = f;
+    tether__cxx_eh_swap(&f->cxx_eh);
     tether__ctx_resume(f->record, sp, f);
+    tether__cxx_eh_swap(&f->cxx_eh);
     t = &tether__thread;
     t->current = f->parent;
     f->parent = NULL;
@@ -152,14 +169,18 @@ int tether__unwind(tether_fiber *f)
     if (!atomic_compare_exchange_strong(&f->state, &w,
                                         (uint64_t)t->tid << 32 | TETHER_RUNNING))
         return -EBUSY;
-    if (f->stopped_by_signal) {
-        /* After an overflow, the unwinder's frames go into the guard. */
-        if (st == TETHER_FAULTED && f->fault.kind == TETHER_FAULT_STACK_OVERFLOW)
-            opened = tether__stack_guard_open(&f->stack) == 0;
+    /*
+     * The unwinder's frames (libgcc's raise keeps two contexts of a few
+     * hundred bytes each, the personalities more) go below the fiber's
+     * stack pointer. Near the bottom, after an overflow or a deep yield,
+     * they need the guard.
+     */
+    if (stopped_sp(f) < (uintptr_t)tether__stack_lo(&f->stack) + UNWIND_ROOM)
+        opened = tether__stack_guard_open(&f->stack) == 0;
+    if (f->stopped_by_signal)
         sp = tether__unwind_frame(f, &err);
-    } else {
+    else
         sp = f->sp; /* inside its last switch: tether__switch_out raises */
-    }
     if (sp) {
         stop = run_unwind(t, f, sp);
         if (stop == TETHER_FAULTED) {

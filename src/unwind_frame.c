@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <libunwind.h>
+#include <stdint.h>
 #include <string.h>
 #include <ucontext.h>
 
@@ -48,44 +49,65 @@ static void context_of(const uint64_t *regs, ucontext_t *uc)
         uc->uc_mcontext.gregs[to[i]] = (greg_t)regs[i];
 }
 
+/*
+ * Is `handler` libstdc++'s personality? By name, not by address: a C++
+ * plugin loaded with RTLD_LOCAL (or linked with -static-libstdc++) has a
+ * copy of its own that no global lookup finds. Addresses once found are
+ * remembered; misses are not, a plugin may come later.
+ */
+static int is_gxx_personality(unw_word_t handler)
+{
+    static uintptr_t known[8];
+    Dl_info di;
+
+    for (int i = 0; i < 8 && known[i]; i++)
+        if (known[i] == (uintptr_t)handler)
+            return 1;
+    if (!dladdr((void *)(uintptr_t)handler, &di) || !di.dli_sname ||
+        strcmp(di.dli_sname, "__gxx_personality_v0") != 0)
+        return 0;
+    for (int i = 0; i < 8; i++)
+        if (!known[i]) {
+            known[i] = (uintptr_t)handler;
+            break;
+        }
+    return 1;
+}
+
 /* Would the C++ personality refuse to unwind this frame (see above)? */
 static int refuses(unw_cursor_t *c, unw_word_t ip)
 {
-    static void *gxx;
-    static int looked;
     unw_proc_info_t pi;
 
-    if (!looked) { /* libstdc++ may not be loaded at all */
-        gxx = dlsym(RTLD_DEFAULT, "__gxx_personality_v0");
-        looked = 1;
-    }
-    if (!gxx || unw_get_proc_info(c, &pi) < 0 || pi.handler != (unw_word_t)(uintptr_t)gxx)
+    if (unw_get_proc_info(c, &pi) < 0 || !pi.handler || !is_gxx_personality(pi.handler))
         return 0;
-    return !tether__lsda_covers((const void *)(uintptr_t)pi.lsda,
+    return tether__lsda_refuses((const void *)(uintptr_t)pi.lsda,
                                 (uintptr_t)pi.start_ip, (uintptr_t)ip - 1);
 }
 
 /*
  * From the interrupted frame's caller to the bottom: how many frames to
  * pass over before the unwind may start (0: start at the caller). -1 if
- * the walk fails.
+ * the walk fails or leaves the stack.
  */
-static int frames_to_skip(unw_cursor_t c)
+static int frames_to_skip(unw_cursor_t c, const struct tether_stack *s)
 {
+    uintptr_t lo = (uintptr_t)s->base, hi = (uintptr_t)tether__stack_hi(s);
     int skip = 0;
-    unw_word_t ip;
+    unw_word_t ip, sp;
 
-    for (int i = 1; i < 10000; i++) {
-        if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0)
+    for (int i = 1;; i++) {
+        if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || unw_get_reg(&c, UNW_REG_SP, &sp) < 0)
             return -1;
         if (tether__arch_in_trampoline(ip))
             return skip;
+        if (sp < lo || sp >= hi)
+            return -1; /* a broken chain: it never reached the bottom frame */
         if (refuses(&c, ip))
             skip = i;
         if (unw_step(&c) <= 0)
             return -1;
     }
-    return -1;
 }
 
 void *tether__unwind_frame(tether_fiber *f, int *err)
@@ -106,7 +128,7 @@ void *tether__unwind_frame(tether_fiber *f, int *err)
     *err = -ENOTRECOVERABLE;
     context_of(f->dead_regs, &uc);
     if (unw_init_local2(&c, (unw_context_t *)&uc, UNW_INIT_SIGNAL_FRAME) < 0 ||
-        unw_step(&c) <= 0 || (skip = frames_to_skip(c)) < 0)
+        unw_step(&c) <= 0 || (skip = frames_to_skip(c, &f->stack)) < 0)
         return NULL;
     while (skip-- > 0)
         if (unw_step(&c) <= 0)

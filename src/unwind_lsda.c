@@ -4,16 +4,36 @@
  * __gxx_personality_v0 calls std::terminate when an exception comes out
  * of a call that its function's call-site table does not list: a call
  * the compiler proved cannot throw (a leaf function that faulted is
- * often one), or any call inside a noexcept function. An unwind started
- * below such a frame kills the process, so unwind_frame.c starts above
- * the outermost one. This file reads the call-site table (the LSDA, in
- * .gcc_except_table) to tell.
+ * often one), or any call inside a noexcept function. It also ends in
+ * std::terminate (by way of std::unexpected) when a foreign exception,
+ * such as tether's, meets a dynamic exception specification (C++03
+ * `throw()`): a negative filter in the call's action chain. An unwind
+ * started below such a frame kills the process, so unwind_frame.c starts
+ * above the outermost one. This file reads the call-site table and the
+ * action table (the LSDA, in .gcc_except_table) to tell.
  */
 #include <stdint.h>
 
 #include "unwind_lsda.h"
 
 #define DW_EH_PE_omit 0xff
+
+static int64_t sleb(const uint8_t **p)
+{
+    int64_t v = 0;
+    unsigned shift = 0;
+    uint8_t b;
+
+    do {
+        b = *(*p)++;
+        if (shift < 64)
+            v |= (int64_t)(b & 0x7f) << shift;
+        shift += 7;
+    } while (b & 0x80);
+    if (shift < 64 && (b & 0x40))
+        v |= -((int64_t)1 << shift);
+    return v;
+}
 
 static uint64_t uleb(const uint8_t **p)
 {
@@ -48,29 +68,50 @@ static int read_value(const uint8_t **p, uint8_t enc, uint64_t *v)
     }
 }
 
-int tether__lsda_covers(const void *lsda, uintptr_t func_start, uintptr_t ip)
+/* Does the action chain starting at `a` hold an exception specification? */
+static int has_exception_spec(const uint8_t *a)
 {
-    const uint8_t *p = lsda, *end;
+    for (int n = 0; n < 256; n++) { /* chains are short; a bound for safety */
+        const uint8_t *disp_at;
+        int64_t disp;
+
+        if (sleb(&a) < 0)
+            return 1;
+        disp_at = a;
+        disp = sleb(&a);
+        if (disp == 0)
+            return 0;
+        a = disp_at + disp;
+    }
+    return 0;
+}
+
+int tether__lsda_refuses(const void *lsda, uintptr_t func_start, uintptr_t ip)
+{
+    const uint8_t *p = lsda, *end, *actions;
     uint8_t cs_enc;
+    uint64_t cs_len;
 
     if (!p)
-        return 1; /* no table: nothing to run, nothing to refuse */
+        return 0; /* no table: nothing to run, nothing to refuse */
     if (*p++ != DW_EH_PE_omit)
-        return 1; /* a landing-pad base of its own: not what gcc emits; trust it */
+        return 0; /* a landing-pad base of its own: not what gcc emits; trust it */
     if (*p++ != DW_EH_PE_omit)
         (void)uleb(&p); /* the type table's offset */
     cs_enc = *p++;
-    end = p + uleb(&p);
+    cs_len = uleb(&p);
+    end = p + cs_len;
+    actions = end; /* the action table follows the call-site table */
     while (p < end) {
-        uint64_t start, len, lp;
+        uint64_t start, len, lp, action;
         if (read_value(&p, cs_enc, &start) || read_value(&p, cs_enc, &len) ||
             read_value(&p, cs_enc, &lp))
-            return 1; /* an encoding we do not read: trust it */
-        (void)uleb(&p); /* the action */
+            return 0; /* an encoding we do not read: trust it */
+        action = uleb(&p);
         if (ip < func_start + start)
-            return 0; /* sorted: we are past it */
+            return 1; /* sorted: we are past it, it is not listed */
         if (ip < func_start + start + len)
-            return 1;
+            return action != 0 && has_exception_spec(actions + action - 1);
     }
-    return 0;
+    return 1;
 }

@@ -5,9 +5,10 @@
 #include <stdint.h>
 
 /*
- * Does the call-site table at `lsda`, of the function (or function part)
- * starting at func_start, list ip? 1 also when it cannot tell.
+ * Would libstdc++'s personality call std::terminate for a foreign
+ * exception leaving the call at ip, in the function (or function part)
+ * starting at func_start whose LSDA is `lsda`? 0 when it cannot tell.
  */
-int tether__lsda_covers(const void *lsda, uintptr_t func_start, uintptr_t ip);
+int tether__lsda_refuses(const void *lsda, uintptr_t func_start, uintptr_t ip);
 
 #endif

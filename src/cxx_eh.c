@@ -1,0 +1,81 @@
+/*
+ * The C++ runtime's exception state, kept per fiber.
+ *
+ * libstdc++ keeps, per thread, the list of exceptions being handled
+ * (caught and not yet finished) and the count of exceptions in flight.
+ * Fibers share their thread's, so without care a fiber that yields
+ * inside a catch block leaves its exception on the thread (and takes it
+ * nowhere when it moves to another thread), and libstdc++ calls
+ * std::terminate when tether's unwind is caught by a catch (...) while
+ * that list is not empty. So each fiber has its own copy, swapped in
+ * and out around every switch, host side.
+ *
+ * libstdc++ may not be loaded at all (a C program), or only later (a
+ * plugin): it is looked for at each fiber creation until found.
+ */
+#define _GNU_SOURCE /* RTLD_NOLOAD */
+#include <dlfcn.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "cxx_eh.h"
+
+/* libstdc++'s per-thread record (unwind-cxx.h), on x86_64. */
+struct cxa_eh_globals {
+    void *caught;
+    unsigned int uncaught;
+};
+
+static void *(*begin_catch)(void *);
+static void (*end_catch)(void);
+static struct cxa_eh_globals *(*_Atomic get_globals)(void);
+
+void tether__cxx_eh_probe(void)
+{
+    void *h;
+
+    if (atomic_load_explicit(&get_globals, memory_order_acquire))
+        return;
+    if (!(h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_NOLOAD)))
+        return;
+    /* The handle keeps libstdc++ loaded for good; it is never closed. */
+    begin_catch = (void *(*)(void *))dlsym(h, "__cxa_begin_catch");
+    end_catch = (void (*)(void))dlsym(h, "__cxa_end_catch");
+    if (begin_catch && end_catch)
+        atomic_store_explicit(&get_globals,
+                              (struct cxa_eh_globals * (*)(void))
+                                  dlsym(h, "__cxa_get_globals"),
+                              memory_order_release);
+}
+
+void tether__cxx_eh_swap(struct tether_cxx_eh *slot)
+{
+    struct cxa_eh_globals *(*get)(void) =
+        atomic_load_explicit(&get_globals, memory_order_acquire);
+    struct cxa_eh_globals *g, was;
+
+    if (!get || !(g = get()))
+        return;
+    was = *g;
+    g->caught = slot->caught;
+    g->uncaught = slot->uncaught;
+    slot->caught = was.caught;
+    slot->uncaught = was.uncaught;
+}
+
+/* "GNUCC++" followed by 0 (an exception) or 1 (a dependent one). */
+static int is_cxx(const struct _Unwind_Exception *e)
+{
+    return (e->exception_class >> 8) == 0x474e5543432b2bull;
+}
+
+void tether__cxx_eh_discard(struct _Unwind_Exception *e)
+{
+    if (is_cxx(e) && atomic_load_explicit(&get_globals, memory_order_acquire)) {
+        /* As a catch (...) would: the runtime's counts stay right. */
+        begin_catch(e);
+        end_catch();
+        return;
+    }
+    _Unwind_DeleteException(e);
+}

@@ -1,0 +1,26 @@
+/* The C++ runtime's per-thread exception state, kept per fiber (cxx_eh.c). */
+#ifndef TETHER_CXX_EH_H
+#define TETHER_CXX_EH_H
+
+#include <unwind.h>
+
+/* A fiber's copy of the runtime's caught list and uncaught count. */
+struct tether_cxx_eh {
+    void *caught;
+    unsigned int uncaught;
+};
+
+/* Looks for libstdc++ in the process, until it is found. */
+void tether__cxx_eh_probe(void);
+
+/*
+ * Exchanges the thread's state with *slot: called before switching into
+ * a fiber (the fiber's state goes in, the host's into the slot) and
+ * after it comes back (the other way round). No-op without libstdc++.
+ */
+void tether__cxx_eh_swap(struct tether_cxx_eh *slot);
+
+/* Disposes of an exception that reached a fiber's bottom frame. */
+void tether__cxx_eh_discard(struct _Unwind_Exception *e);
+
+#endif
