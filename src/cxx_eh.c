@@ -28,7 +28,27 @@ struct cxa_eh_globals {
 
 static void *(*begin_catch)(void *);
 static void (*end_catch)(void);
+static void *(*allocate_exception)(size_t);
+static void (*cxa_throw)(void *, void *, void (*)(void *));
 static struct cxa_eh_globals *(*_Atomic get_globals)(void);
+
+/*
+ * The unwind, where libstdc++ is loaded, is thrown as a C++ exception of
+ * type abi::__forced_unwind, the type glibc's thread cancellation uses:
+ * catch (abi::__forced_unwind &) recognises it, and a catch (...) may
+ * take it while the fiber is handling another exception (a foreign one
+ * there makes libstdc++ call std::terminate). libstdc++ exports the
+ * type's typeinfo but not its vtable, so the object gets a vtable of
+ * ours with the same typeinfo: typeid and dynamic_cast work on it. Its
+ * virtual functions (a destructor, a pure one) are never called.
+ */
+static void *forced_unwind_ti;
+static void *vtable[5];
+
+static void never_called(void *self)
+{
+    (void)self;
+}
 
 void tether__cxx_eh_probe(void)
 {
@@ -41,6 +61,14 @@ void tether__cxx_eh_probe(void)
     /* The handle keeps libstdc++ loaded for good; it is never closed. */
     begin_catch = (void *(*)(void *))dlsym(h, "__cxa_begin_catch");
     end_catch = (void (*)(void))dlsym(h, "__cxa_end_catch");
+    allocate_exception = (void *(*)(size_t))dlsym(h, "__cxa_allocate_exception");
+    cxa_throw = (void (*)(void *, void *, void (*)(void *)))dlsym(h, "__cxa_throw");
+    forced_unwind_ti = dlsym(h, "_ZTIN10__cxxabiv115__forced_unwindE");
+    vtable[0] = NULL;                    /* offset to top */
+    vtable[1] = forced_unwind_ti;        /* typeinfo */
+    vtable[2] = (void *)never_called;    /* complete destructor */
+    vtable[3] = (void *)never_called;    /* deleting destructor */
+    vtable[4] = (void *)never_called;    /* __pure_dummy */
     if (begin_catch && end_catch)
         atomic_store_explicit(&get_globals,
                               (struct cxa_eh_globals * (*)(void))
@@ -61,6 +89,19 @@ void tether__cxx_eh_swap(struct tether_cxx_eh *slot)
     g->uncaught = slot->uncaught;
     slot->caught = was.caught;
     slot->uncaught = was.uncaught;
+}
+
+int tether__cxx_eh_throw_unwind(void (*destroyed)(void *))
+{
+    void **obj;
+
+    if (!atomic_load_explicit(&get_globals, memory_order_acquire) ||
+        !allocate_exception || !cxa_throw || !forced_unwind_ti)
+        return -1;
+    obj = allocate_exception(sizeof *obj);
+    *obj = &vtable[2];
+    cxa_throw(obj, forced_unwind_ti, destroyed); /* the bottom frame catches it */
+    return -1;
 }
 
 /* "GNUCC++" followed by 0 (an exception) or 1 (a dependent one). */

@@ -2,6 +2,7 @@
 #ifndef TETHER_CXX_EH_H
 #define TETHER_CXX_EH_H
 
+#include <stddef.h>
 #include <unwind.h>
 
 /* A fiber's copy of the runtime's caught list and uncaught count. */
@@ -19,6 +20,14 @@ void tether__cxx_eh_probe(void);
  * after it comes back (the other way round). No-op without libstdc++.
  */
 void tether__cxx_eh_swap(struct tether_cxx_eh *slot);
+
+/*
+ * Throws the unwind as a C++ abi::__forced_unwind; `destroyed` is called
+ * when the runtime destroys it (a catch block ended without rethrowing,
+ * or tether disposed of it at the bottom frame). Does not return when
+ * libstdc++ is loaded; returns -1 when it is not.
+ */
+int tether__cxx_eh_throw_unwind(void (*destroyed)(void *));
 
 /* Disposes of an exception that reached a fiber's bottom frame. */
 void tether__cxx_eh_discard(struct _Unwind_Exception *e);

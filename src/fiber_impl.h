@@ -71,6 +71,7 @@ struct tether_fiber {
     int unwind_reraise;          /* guest code swallowed it: raise again */
     int unwind_swallowed;        /* how many times it was swallowed */
     int unwind_outcome;          /* how the last unwind ended (unwind.c) */
+    int unwind_landing;          /* disposing of the unwind at the bottom */
     struct _Unwind_Exception exc; /* the unwind's exception object */
     struct tether_cxx_eh cxx_eh; /* its C++ exception state (cxx_eh.c) */
 };

@@ -53,9 +53,22 @@ static void swallowed(_Unwind_Reason_Code reason, struct _Unwind_Exception *e)
     f->unwind_reraise = 1;
 }
 
+/* The C++ form of the same: the runtime destroys the exception object. */
+static void cxx_destroyed(void *obj)
+{
+    tether_fiber *f = tether__thread.current;
+
+    (void)obj;
+    if (f && f->unwinding && !f->unwind_landing) {
+        f->unwind_swallowed++;
+        f->unwind_reraise = 1;
+    }
+}
+
 _Noreturn void tether__unwind_raise(tether_fiber *f)
 {
     f->unwind_reraise = 0;
+    tether__cxx_eh_throw_unwind(cxx_destroyed); /* returns only without C++ */
     memset(&f->exc, 0, sizeof f->exc);
     f->exc.exception_class = UNWIND_CLASS;
     f->exc.exception_cleanup = swallowed;
@@ -105,8 +118,11 @@ _Unwind_Reason_Code tether__unwind_personality(int version, _Unwind_Action actio
 _Noreturn void tether__unwind_landed(tether_fiber *f, struct _Unwind_Exception *e)
 {
     f->has_frames = 0;
-    if (e != &f->exc)
+    if (e != &f->exc) {
+        f->unwind_landing = 1; /* our C++ unwind ends here: not swallowed */
         tether__cxx_eh_discard(e);
+        f->unwind_landing = 0;
+    }
     if (f->unwinding) {
         f->unwind_outcome = UNWIND_DONE;
         tether__switch_out(f, STOP_UNWOUND, NULL);
@@ -169,6 +185,7 @@ int tether__unwind(tether_fiber *f)
     if (!atomic_compare_exchange_strong(&f->state, &w,
                                         (uint64_t)t->tid << 32 | TETHER_RUNNING))
         return -EBUSY;
+    tether__cxx_eh_probe(); /* a plugin may have brought libstdc++ since */
     /*
      * The unwinder's frames (libgcc's raise keeps two contexts of a few
      * hundred bytes each, the personalities more) go below the fiber's

@@ -15,6 +15,9 @@
 #include <cstdio>
 #include <csignal>
 #include <cstring>
+#include <cxxabi.h>
+#include <exception>
+#include <typeinfo>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -451,6 +454,78 @@ START_TEST(test_swallow_then_return)
 }
 END_TEST
 
+/* The unwind is an abi::__forced_unwind, as glibc's cancellation is. */
+NOIPA static void *catches_forced_unwind(void *, void *)
+{
+    Guard a(1);
+    try {
+        tether_yield(nullptr, nullptr);
+    } catch (abi::__forced_unwind &u) {
+        if (norder < 256)
+            order[norder++] = typeid(u) == typeid(abi::__forced_unwind) ? 20 : -20;
+        throw;
+    }
+    return nullptr;
+}
+
+START_TEST(test_recognised_as_forced_unwind)
+{
+    tether_fiber *f = make_fiber(catches_forced_unwind, nullptr);
+    reset();
+    tether_fiber_resume(f, nullptr, nullptr);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0);
+    static const int want[] = {20, 1};
+    expect_order(want, 2);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/*
+ * Fibers suspended inside catch blocks of their own: the C++ runtime's
+ * list of exceptions being handled is per fiber, so neither one's
+ * unwind, nor the other's, nor the host's own exceptions, get in the way.
+ */
+NOIPA static void yields_in_catch_all(int id)
+{
+    Guard g(id);
+    try {
+        tether_yield(nullptr, nullptr);
+    } catch (...) {
+        if (tether_unwinding())
+            throw;
+    }
+}
+
+NOIPA static void *yields_inside_catch(void *arg, void *)
+{
+    int id = (int)(intptr_t)arg;
+    try {
+        throw std::runtime_error("being handled");
+    } catch (std::exception &) {
+        yields_in_catch_all(id);
+    }
+    return nullptr;
+}
+
+START_TEST(test_unwind_inside_catch_blocks)
+{
+    tether_fiber *a = make_fiber(yields_inside_catch, (void *)1);
+    tether_fiber *b = make_fiber(yields_inside_catch, (void *)2);
+    reset();
+    ck_assert_int_eq(tether_fiber_resume(a, nullptr, nullptr), TETHER_YIELDED);
+    ck_assert_int_eq(tether_fiber_resume(b, nullptr, nullptr), TETHER_YIELDED);
+    ck_assert_int_eq(std::uncaught_exceptions(), 0);
+    ck_assert(!std::current_exception()); /* theirs stay with them */
+    ck_assert_int_eq(tether_fiber_unwind(a), 0);
+    ck_assert_int_eq(tether_fiber_unwind(b), 0);
+    static const int want[] = {1, 2};
+    expect_order(want, 2);
+    ck_assert(!std::current_exception());
+    tether_fiber_destroy(a);
+    tether_fiber_destroy(b);
+}
+END_TEST
+
 /* ------------------------------------------- exceptions that escape */
 
 NOIPA static void *throws_out(void *, void *)
@@ -472,6 +547,7 @@ START_TEST(test_exception_escapes_to_base)
     }
     ck_assert_int_eq(st, TETHER_TERMINATED);
     ck_assert_ptr_eq(out, TETHER_EXCEPTION_ESCAPED);
+    ck_assert_int_eq(std::uncaught_exceptions(), 0); /* released properly */
     static const int want[] = {1};
     expect_order(want, 1);
     ck_assert_int_eq(tether_fiber_unwind(f), 0); /* nothing left */
@@ -571,6 +647,35 @@ START_TEST(test_overflow_unwind_without_room)
     ck_assert_int_eq(tether_fiber_unwind(g), 0);
     ck_assert_int_eq(norder, 3);
     tether_fiber_destroy(g);
+}
+END_TEST
+
+/* A runaway recursion deeper than ten thousand frames still unwinds. */
+NOIPA static unsigned small_frames(unsigned n)
+{
+    Guard g((int)n);
+    depth_reached = (int)n + 1;
+    if (never)
+        throw std::runtime_error("never");
+    return small_frames(n + 1) + 1;
+}
+
+NOIPA static void *deep(void *, void *)
+{
+    return (void *)(uintptr_t)small_frames(0);
+}
+
+START_TEST(test_deep_overflow_unwinds)
+{
+    tether_fiber *f = make_fiber(deep, nullptr); /* default 1 MiB stack */
+    reset();
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
+    ck_assert_int_gt(depth_reached, 10000);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0);
+    ck_assert_msg(unwinding_seen >= depth_reached - 1, "%d destructors for depth %d",
+                  unwinding_seen, depth_reached);
+    ck_assert_int_eq(last_destroyed, 0);
+    tether_fiber_destroy(f);
 }
 END_TEST
 
@@ -679,6 +784,8 @@ int main()
     tcase_add_test(tc, test_catch_all_rethrows);
     tcase_add_test(tc, test_catch_all_swallows);
     tcase_add_test(tc, test_swallow_then_return);
+    tcase_add_test(tc, test_recognised_as_forced_unwind);
+    tcase_add_test(tc, test_unwind_inside_catch_blocks);
     tcase_add_test(tc, test_exception_escapes_to_base);
     suite_add_tcase(s, tc);
 
@@ -686,6 +793,7 @@ int main()
     tcase_add_test(tc, test_overflow_unwind_madvise_guard);
     tcase_add_test(tc, test_overflow_unwind_mprotect_guard);
     tcase_add_test(tc, test_overflow_unwind_without_room);
+    tcase_add_test(tc, test_deep_overflow_unwinds);
     tcase_add_test(tc, test_unwind_outer_unwinds_inner);
     tcase_add_test(tc, test_unwind_on_exit_flag);
     suite_add_tcase(s, tc);

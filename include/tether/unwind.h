@@ -6,10 +6,13 @@
  * cleanup handlers (__attribute__((cleanup)), pthread_cleanup_push in
  * code built with -fexceptions) and catch blocks. tether_fiber_unwind()
  * runs them all: it resumes the fiber at a frame that raises an exception
- * of tether's own (with _Unwind_RaiseException, from libgcc), which
- * travels from where the fiber stopped down to the fiber's bottom frame,
- * which catches it and returns to the host. The exception never reaches
- * the host's frames.
+ * (with _Unwind_RaiseException, from libgcc), which travels from where
+ * the fiber stopped down to the fiber's bottom frame, which catches it
+ * and returns to the host. The exception never reaches the host's
+ * frames. In a process with libstdc++ loaded it is a C++ exception of
+ * type abi::__forced_unwind (<cxxabi.h>), the type glibc's thread
+ * cancellation uses; otherwise (a C program) an exception of tether's
+ * own class.
  *
  * What runs: C++ destructors of every live object on the fiber's stack,
  * in the usual order (innermost first), across every segment of guest
@@ -28,10 +31,9 @@
  * fiber stopped by a yield or by tether_terminate() has no such frame:
  * everything runs.
  *
- * catch (...). The exception is not a C++ exception; catch (...) catches
- * it like any other. Such a block must end with `throw;`. Code that must
- * tell the unwind apart (to log, or to rethrow only it) asks
- * tether_unwinding():
+ * catch (...) catches the unwind like any other exception, and must end
+ * with `throw;`. Code that must tell the unwind apart catches
+ * abi::__forced_unwind& (and rethrows it), or asks tether_unwinding():
  *
  *     catch (...) {
  *         if (tether_unwinding())
@@ -68,11 +70,14 @@
  * TETHER_FIBER_UNWIND_ON_EXIT makes resume unwind a fiber that faulted or
  * was terminated before it returns.
  *
- * Threads. Unwinding a fiber whose guest code is inside a catch block
- * (of its own C++ exception) while the unwinding thread is itself inside
- * a catch block can make the C++ runtime call std::terminate (the
- * runtime keeps one stack of caught exceptions per thread, and fibers
- * share it). Do not unwind or destroy fibers from inside a catch block.
+ * C++ state. The C++ runtime keeps, per thread, the exceptions being
+ * handled and the count in flight; tether gives every fiber its own copy
+ * (swapped around each switch), so a fiber may yield inside a catch
+ * block, move to another thread, and be unwound from there. A noexcept
+ * function on the unwind's path that catches it and rethrows it (the
+ * catch (...) idiom above) ends the process with std::terminate, as the
+ * language demands and as thread cancellation would; a noexcept
+ * function without such a handler is passed over like a nothrow call.
  * pthread_exit() and pthread_cancel() on a thread that is running a
  * fiber are not supported.
  */
