@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE /* RTLD_NOLOAD */
 #include <dlfcn.h>
+#include <link.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -30,7 +31,9 @@ static void *(*begin_catch)(void *);
 static void (*end_catch)(void);
 static void *(*allocate_exception)(size_t);
 static void (*cxa_throw)(void *, void *, void (*)(void *));
-static struct cxa_eh_globals *(*_Atomic get_globals)(void);
+/* Non-NULL once libstdc++ is found (cxx_eh.h reads it inline). */
+void *(*_Atomic tether__cxx_get_globals)(void);
+#define get_globals tether__cxx_get_globals
 
 /*
  * The unwind, where libstdc++ is loaded, is thrown as a C++ exception of
@@ -50,11 +53,24 @@ static void never_called(void *self)
     (void)self;
 }
 
+static int count_adds(struct dl_phdr_info *info, size_t size, void *adds)
+{
+    (void)size;
+    *(unsigned long long *)adds = info->dlpi_adds;
+    return 1; /* the first object tells: stop */
+}
+
 void tether__cxx_eh_probe(void)
 {
+    static _Atomic unsigned long long looked_at = ~0ull;
+    unsigned long long adds = 0;
     void *h;
 
     if (atomic_load_explicit(&get_globals, memory_order_acquire))
+        return;
+    /* Look again only when something was loaded since (dlopen costs ~20 us). */
+    dl_iterate_phdr(count_adds, &adds);
+    if (atomic_exchange_explicit(&looked_at, adds, memory_order_relaxed) == adds)
         return;
     if (!(h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_NOLOAD)))
         return;
@@ -70,16 +86,13 @@ void tether__cxx_eh_probe(void)
     vtable[3] = (void *)never_called;    /* deleting destructor */
     vtable[4] = (void *)never_called;    /* __pure_dummy */
     if (begin_catch && end_catch)
-        atomic_store_explicit(&get_globals,
-                              (struct cxa_eh_globals * (*)(void))
-                                  dlsym(h, "__cxa_get_globals"),
+        atomic_store_explicit(&get_globals, (void *(*)(void))dlsym(h, "__cxa_get_globals"),
                               memory_order_release);
 }
 
-void tether__cxx_eh_swap(struct tether_cxx_eh *slot)
+void tether__cxx_eh_swap_slow(struct tether_cxx_eh *slot)
 {
-    struct cxa_eh_globals *(*get)(void) =
-        atomic_load_explicit(&get_globals, memory_order_acquire);
+    void *(*get)(void) = atomic_load_explicit(&get_globals, memory_order_acquire);
     struct cxa_eh_globals *g, was;
 
     if (!get || !(g = get()))
