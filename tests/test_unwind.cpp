@@ -727,15 +727,6 @@ END_TEST
 
 /* -------------------------------------------------------------- soak */
 
-static long resident_kib()
-{
-    long pages = 0, rss = 0;
-    FILE *fp = fopen("/proc/self/statm", "r");
-    ck_assert_ptr_nonnull(fp);
-    ck_assert_int_eq(fscanf(fp, "%ld %ld", &pages, &rss), 2);
-    fclose(fp);
-    return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
 
 static void fault_and_unwind(int n)
 {

@@ -3,8 +3,10 @@
 #define TETHER_TESTLIB_H
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <tether.h>
+#include <unistd.h>
 
 /*
  * A function the optimiser must treat as opaque: not inlined, not cloned,
@@ -24,6 +26,17 @@ static inline tether_fiber *make_fiber(tether_fn fn, void *arg)
     ck_assert_msg(err == 0, "tether_fiber_create: %s", tether_strerror(err));
     ck_assert_ptr_nonnull(f);
     return f;
+}
+
+/* This process's resident memory, in KiB (from /proc/self/statm). */
+static inline long resident_kib(void)
+{
+    long pages = 0, rss = 0;
+    FILE *fp = fopen("/proc/self/statm", "r");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fscanf(fp, "%ld %ld", &pages, &rss), 2);
+    fclose(fp);
+    return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 /* Runs one suite and exits with its verdict. */
