@@ -20,9 +20,11 @@
  * final). FAULTED and TERMINATED are final states reached by faults and
  * termination. Every other transition is refused with an error code.
  *
- * Lifetime. tether_fiber_destroy() frees a fiber that is not running. It
- * does not run anything left on the fiber's stack: a YIELDED fiber's
- * pending cleanups are discarded.
+ * Lifetime. tether_fiber_destroy() frees a fiber that is not running.
+ * A fiber that still has frames on its stack (it yielded, faulted or was
+ * terminated) is unwound first: its pending cleanups and destructors run
+ * (see tether/unwind.h). Its stack goes back to a pool for the next fiber
+ * of the same size.
  */
 #ifndef TETHER_FIBER_H
 #define TETHER_FIBER_H
@@ -118,7 +120,10 @@ TETHER_API int tether_fiber_create(tether_fiber **out, tether_fn fn, void *arg,
  * Runs a READY or YIELDED fiber until it yields, returns, faults or is
  * terminated. `in` becomes the entry function's `in` on the first resume
  * and tether_yield()'s *in afterwards. On return *out (if out is not
- * NULL) holds the value yielded, or the entry function's result.
+ * NULL) holds the value yielded, the entry function's result, NULL for
+ * a fault (see tether_fiber_fault()), or a termination's details: those
+ * given to tether_terminate() or a kill switch, TETHER_DEADLINE_EXCEEDED,
+ * or TETHER_EXCEPTION_ESCAPED (see tether/kill.h, tether/unwind.h).
  * Returns the state the fiber stopped in (TETHER_YIELDED, _RETURNED,
  * _FAULTED, _TERMINATED), or:
  *   -EINVAL   f is NULL
@@ -139,9 +144,11 @@ TETHER_API int tether_fiber_resume(tether_fiber *f, void *in, void **out);
 TETHER_API int tether_yield(void *out, void **in);
 
 /*
- * Frees a fiber and its stack. Returns 0, or -EINVAL for NULL, or -EBUSY
- * if the fiber is running (the fiber is then left alone). Must not race
- * with other calls on the same fiber.
+ * Frees a fiber and its stack, unwinding it first if it still has frames
+ * (tether_fiber_unwind(), whose result is not reported: call it first to
+ * see it). Returns 0, or -EINVAL for NULL, or -EBUSY if the fiber is
+ * running (the fiber is then left alone). Must not race with other calls
+ * on the same fiber.
  */
 TETHER_API int tether_fiber_destroy(tether_fiber *f);
 
