@@ -169,8 +169,15 @@ static int publish(tether_fiber *f, int stop, void *v, void **out)
     return stop;
 }
 
-/* Claims f, runs it until it stops, publishes its state. */
-static int run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
+/*
+ * Claims f, runs it until it stops, publishes its state. Inlined into
+ * its callers on purpose: every call level between the host's call and
+ * the switch is one more return the CPU's return-stack predictor gets
+ * wrong on each switch (the fiber's returns pop the host's entries and
+ * the other way round); two such levels cost about 10 ns a round trip.
+ */
+static inline __attribute__((always_inline)) int
+run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
 {
     void *v;
     int err;
@@ -203,11 +210,17 @@ static int run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
     return publish(f, f->stop, v, out);
 }
 
-int tether__resume(tether_fiber *f, void *in, void **out)
+static inline __attribute__((always_inline)) int
+resume(tether_fiber *f, void *in, void **out)
 {
     if (!f)
         return -EINVAL;
     return tether__resume_end(f, run(&tether__thread, f, in, out));
+}
+
+int tether__resume(tether_fiber *f, void *in, void **out)
+{
+    return resume(f, in, out);
 }
 
 /*
@@ -218,7 +231,7 @@ int tether__resume(tether_fiber *f, void *in, void **out)
 int tether_fiber_resume(tether_fiber *f, void *in, void **out)
 {
     tether_fiber *host = tether__host_begin();
-    int err = tether__resume(f, in, out);
+    int err = resume(f, in, out);
 
     tether__host_end(host); /* a kill of the host is due now */
     return err;
