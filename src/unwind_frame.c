@@ -92,6 +92,15 @@ static int refuses(unw_cursor_t *c, unw_word_t ip)
  */
 static int frames_to_skip(unw_cursor_t c, const struct tether_stack *s)
 {
+    /*
+     * The answer per return address, for this walk: looking up a
+     * frame's unwind information costs microseconds, and a runaway
+     * recursion is thousands of frames with one return address.
+     */
+    struct {
+        unw_word_t ip;
+        int refuses;
+    } seen[64] = {{0, 0}};
     uintptr_t lo = (uintptr_t)s->base, hi = (uintptr_t)tether__stack_hi(s);
     int skip = 0;
     unw_word_t ip, sp;
@@ -103,7 +112,12 @@ static int frames_to_skip(unw_cursor_t c, const struct tether_stack *s)
             return skip;
         if (sp < lo || sp >= hi)
             return -1; /* a broken chain: it never reached the bottom frame */
-        if (refuses(&c, ip))
+        unsigned slot = (unsigned)(ip >> 1) % 64;
+        if (seen[slot].ip != ip) {
+            seen[slot].ip = ip;
+            seen[slot].refuses = refuses(&c, ip);
+        }
+        if (seen[slot].refuses)
             skip = i;
         if (unw_step(&c) <= 0)
             return -1;
