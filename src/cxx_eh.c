@@ -16,6 +16,7 @@
 #define _GNU_SOURCE /* RTLD_NOLOAD */
 #include <dlfcn.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -60,9 +61,22 @@ static int count_adds(struct dl_phdr_info *info, size_t size, void *adds)
     return 1; /* the first object tells: stop */
 }
 
+static void probe_locked(void);
+
 void tether__cxx_eh_probe(void)
 {
-    static _Atomic unsigned long long looked_at = ~0ull;
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+    if (atomic_load_explicit(&get_globals, memory_order_acquire))
+        return;
+    pthread_mutex_lock(&lock);
+    probe_locked();
+    pthread_mutex_unlock(&lock);
+}
+
+static void probe_locked(void)
+{
+    static unsigned long long looked_at = ~0ull;
     unsigned long long adds = 0;
     void *h;
 
@@ -70,8 +84,9 @@ void tether__cxx_eh_probe(void)
         return;
     /* Look again only when something was loaded since (dlopen costs ~20 us). */
     dl_iterate_phdr(count_adds, &adds);
-    if (atomic_exchange_explicit(&looked_at, adds, memory_order_relaxed) == adds)
+    if (looked_at == adds)
         return;
+    looked_at = adds;
     if (!(h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_NOLOAD)))
         return;
     /* The handle keeps libstdc++ loaded for good; it is never closed. */
@@ -90,12 +105,11 @@ void tether__cxx_eh_probe(void)
                               memory_order_release);
 }
 
-void tether__cxx_eh_swap_slow(struct tether_cxx_eh *slot)
+void tether__cxx_eh_swap_slow(struct tether_cxx_eh *slot, void *(*get)(void))
 {
-    void *(*get)(void) = atomic_load_explicit(&get_globals, memory_order_acquire);
-    struct cxa_eh_globals *g, was;
+    struct cxa_eh_globals *g = get(), was;
 
-    if (!get || !(g = get()))
+    if (!g)
         return;
     was = *g;
     g->caught = slot->caught;
@@ -104,7 +118,19 @@ void tether__cxx_eh_swap_slow(struct tether_cxx_eh *slot)
     slot->uncaught = was.uncaught;
 }
 
-int tether__cxx_eh_throw_unwind(void (*destroyed)(void *))
+int tether__cxx_eh_state(unsigned int *in_flight, int *handling)
+{
+    void *(*get)(void) = atomic_load_explicit(&get_globals, memory_order_acquire);
+    struct cxa_eh_globals *g;
+
+    if (!get || !(g = get()))
+        return -1;
+    *in_flight = g->uncaught;
+    *handling = g->caught != NULL;
+    return 0;
+}
+
+int tether__cxx_eh_throw_unwind(void)
 {
     void **obj;
 
@@ -113,7 +139,7 @@ int tether__cxx_eh_throw_unwind(void (*destroyed)(void *))
         return -1;
     obj = allocate_exception(sizeof *obj);
     *obj = &vtable[2];
-    cxa_throw(obj, forced_unwind_ti, destroyed); /* the bottom frame catches it */
+    cxa_throw(obj, forced_unwind_ti, NULL); /* the bottom frame catches it */
     return -1;
 }
 

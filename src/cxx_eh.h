@@ -18,26 +18,41 @@ void tether__cxx_eh_probe(void);
 /* libstdc++'s __cxa_get_globals, once found; NULL until then. */
 extern void *(*_Atomic tether__cxx_get_globals)(void);
 
-void tether__cxx_eh_swap_slow(struct tether_cxx_eh *slot);
+void tether__cxx_eh_swap_slow(struct tether_cxx_eh *slot, void *(*get)(void));
 
 /*
- * Exchanges the thread's state with *slot: called before switching into
- * a fiber (the fiber's state goes in, the host's into the slot) and
- * after it comes back (the other way round). No-op without libstdc++.
+ * Exchanges the thread's state with *slot before switching into a fiber
+ * (the fiber's state goes in, the host's into the slot), and back after
+ * it returns. swap_in's answer goes to swap_out, so that both make the
+ * same decision even if libstdc++ was found while the fiber ran.
  */
-static inline void tether__cxx_eh_swap(struct tether_cxx_eh *slot)
+static inline void *tether__cxx_eh_swap_in(struct tether_cxx_eh *slot)
 {
-    if (atomic_load_explicit(&tether__cxx_get_globals, memory_order_relaxed))
-        tether__cxx_eh_swap_slow(slot);
+    void *(*get)(void) =
+        atomic_load_explicit(&tether__cxx_get_globals, memory_order_acquire);
+
+    if (get)
+        tether__cxx_eh_swap_slow(slot, get);
+    return (void *)get;
+}
+
+static inline void tether__cxx_eh_swap_out(struct tether_cxx_eh *slot, void *token)
+{
+    if (token)
+        tether__cxx_eh_swap_slow(slot, (void *(*)(void))token);
 }
 
 /*
- * Throws the unwind as a C++ abi::__forced_unwind; `destroyed` is called
- * when the runtime destroys it (a catch block ended without rethrowing,
- * or tether disposed of it at the bottom frame). Does not return when
+ * The calling thread's (so the running fiber's) exceptions: how many are
+ * in flight, and whether one is being handled. Returns -1 without C++.
+ */
+int tether__cxx_eh_state(unsigned int *in_flight, int *handling);
+
+/*
+ * Throws the unwind as a C++ abi::__forced_unwind. Does not return when
  * libstdc++ is loaded; returns -1 when it is not.
  */
-int tether__cxx_eh_throw_unwind(void (*destroyed)(void *));
+int tether__cxx_eh_throw_unwind(void);
 
 /* Disposes of an exception that reached a fiber's bottom frame. */
 void tether__cxx_eh_discard(struct _Unwind_Exception *e);

@@ -179,7 +179,7 @@ static int publish(tether_fiber *f, int stop, void *v, void **out)
 static inline __attribute__((always_inline)) int
 run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
 {
-    void *v;
+    void *v, *cxx;
     int err;
 
     if (!t->ready && (err = tether__thread_prepare()) != 0)
@@ -197,9 +197,9 @@ run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
     f->has_frames = 1;
     f->stopped_by_signal = 0; /* a signal handler sets it */
     t->current = f;
-    tether__cxx_eh_swap(&f->cxx_eh);
+    cxx = tether__cxx_eh_swap_in(&f->cxx_eh);
     v = tether__ctx_resume(f->record, f->sp, in);
-    tether__cxx_eh_swap(&f->cxx_eh);
+    tether__cxx_eh_swap_out(&f->cxx_eh, cxx);
     /*
      * Back on the host: the fiber's registers are saved (or it is gone),
      * so only now may another thread see it as resumable.
@@ -270,7 +270,7 @@ int tether_yield(void *out, void **in)
 
     if (!f)
         return -EPERM;
-    tether__unwind_checkpoint(f);
+    tether__unwind_checkpoint(f, 0);
     if (f->unwinding)
         return -ECANCELED; /* a cleanup may not suspend the unwind */
     tether__kill_checkpoint(f);
@@ -286,7 +286,8 @@ _Noreturn void tether__fiber_main(tether_fiber *f, void *first)
 
     tether__kill_checkpoint(f);
     result = f->fn(f->arg, first);
-    tether__unwind_checkpoint(f); /* it swallowed an unwind, then returned */
+    if (f->unwinding) /* it swallowed the unwind, then returned */
+        tether__unwind_reraise(f, 0);
     tether__switch_out(f, TETHER_RETURNED, result);
     abort(); /* a RETURNED fiber is never resumed */
 }

@@ -71,7 +71,6 @@ struct tether_fiber {
     int unwind_reraise;          /* guest code swallowed it: raise again */
     int unwind_swallowed;        /* how many times it was swallowed */
     int unwind_outcome;          /* how the last unwind ended (unwind.c) */
-    int unwind_landing;          /* disposing of the unwind at the bottom */
     struct _Unwind_Exception exc; /* the unwind's exception object */
     struct tether_cxx_eh cxx_eh; /* its C++ exception state (cxx_eh.c) */
 };
@@ -107,13 +106,15 @@ static inline void tether__host_depth_add(tether_fiber *f, int n)
 /*
  * At every entry into tether from a fiber: a guest that swallowed the
  * unwind (catch (...) without rethrow) gets it raised again here.
+ * `strict`: the entry may be made by a catch block that is handling the
+ * unwind and will rethrow it (see unwind.c).
  */
-void tether__unwind_reraise(tether_fiber *f);
+void tether__unwind_reraise(tether_fiber *f, int strict);
 
-static inline void tether__unwind_checkpoint(tether_fiber *f)
+static inline void tether__unwind_checkpoint(tether_fiber *f, int strict)
 {
-    if (f->unwind_reraise)
-        tether__unwind_reraise(f);
+    if (f->unwinding || f->unwind_reraise)
+        tether__unwind_reraise(f, strict);
 }
 
 /*
@@ -127,7 +128,7 @@ static inline tether_fiber *tether__host_begin(void)
     tether_fiber *f = tether__thread.current;
 
     if (f) {
-        tether__unwind_checkpoint(f);
+        tether__unwind_checkpoint(f, 1);
         tether__host_depth_add(f, 1);
     }
     return f;

@@ -63,7 +63,7 @@ int tether_terminate(void *details)
 
     if (!f)
         return -EPERM;
-    tether__unwind_checkpoint(f);
+    tether__unwind_checkpoint(f, 0);
     if (f->unwinding)
         return -ECANCELED; /* it is being unwound already */
     tether__switch_out(f, TETHER_TERMINATED, details);
@@ -76,7 +76,7 @@ int tether_host_enter(void)
 
     if (!f)
         return -EPERM;
-    tether__unwind_checkpoint(f);
+    tether__unwind_checkpoint(f, 1);
     tether__host_depth_add(f, 1);
     return 0;
 }
@@ -89,7 +89,7 @@ int tether_host_leave(void)
         return -EPERM;
     if (f->host_depth <= 0)
         return -EINVAL;
-    tether__unwind_checkpoint(f);
+    tether__unwind_checkpoint(f, 1);
     tether__host_depth_add(f, -1);
     tether__kill_checkpoint(f); /* back in guest code: a pending kill ends it */
     return 0;

@@ -38,37 +38,20 @@ static tether_fiber *fiber_of(struct _Unwind_Exception *e)
 }
 
 /*
- * Called when somebody deletes the exception before it reached the
- * bottom frame: a catch (...) that ended without rethrowing (the C++
- * runtime deletes a foreign exception at the end of its catch block).
- * The guest has swallowed the unwind; it is raised again at its next
- * entry into tether.
+ * The foreign exception (no C++ in the process) deleted before it
+ * reached the bottom frame: something caught it and ended without
+ * rethrowing. It is raised again at the fiber's next entry into tether.
  */
 static void swallowed(_Unwind_Reason_Code reason, struct _Unwind_Exception *e)
 {
-    tether_fiber *f = fiber_of(e);
-
     (void)reason;
-    f->unwind_swallowed++;
-    f->unwind_reraise = 1;
-}
-
-/* The C++ form of the same: the runtime destroys the exception object. */
-static void cxx_destroyed(void *obj)
-{
-    tether_fiber *f = tether__thread.current;
-
-    (void)obj;
-    if (f && f->unwinding && !f->unwind_landing) {
-        f->unwind_swallowed++;
-        f->unwind_reraise = 1;
-    }
+    fiber_of(e)->unwind_reraise = 1;
 }
 
 _Noreturn void tether__unwind_raise(tether_fiber *f)
 {
     f->unwind_reraise = 0;
-    tether__cxx_eh_throw_unwind(cxx_destroyed); /* returns only without C++ */
+    tether__cxx_eh_throw_unwind(); /* returns only without C++ */
     memset(&f->exc, 0, sizeof f->exc);
     f->exc.exception_class = UNWIND_CLASS;
     f->exc.exception_cleanup = swallowed;
@@ -79,11 +62,33 @@ _Noreturn void tether__unwind_raise(tether_fiber *f)
     __builtin_unreachable();
 }
 
-void tether__unwind_reraise(tether_fiber *f)
+/*
+ * Has guest code swallowed the unwind? Asked at an entry into tether
+ * while the fiber is being unwound. With C++, by the fiber's exception
+ * state, not by watching the exception object (an exception_ptr may
+ * keep it alive, or a catch block may replace it): no exception in
+ * flight means nothing is unwinding the fiber any more. `strict`
+ * entries (host-call brackets, any tether function) may be made by a
+ * catch block that is handling the unwind and will rethrow it: there,
+ * an exception being handled also counts as "not swallowed".
+ */
+void tether__unwind_reraise(tether_fiber *f, int strict)
 {
-    if (f->unwinding)
-        tether__unwind_raise(f);
-    f->unwind_reraise = 0;
+    unsigned int in_flight;
+    int handling;
+
+    if (!f->unwinding) {
+        f->unwind_reraise = 0;
+        return;
+    }
+    if (tether__cxx_eh_state(&in_flight, &handling) == 0) {
+        if (in_flight || (strict && handling))
+            return;
+    } else if (!f->unwind_reraise) {
+        return; /* the foreign exception is still on its way */
+    }
+    f->unwind_swallowed++;
+    tether__unwind_raise(f);
 }
 
 /*
@@ -118,11 +123,8 @@ _Unwind_Reason_Code tether__unwind_personality(int version, _Unwind_Action actio
 _Noreturn void tether__unwind_landed(tether_fiber *f, struct _Unwind_Exception *e)
 {
     f->has_frames = 0;
-    if (e != &f->exc) {
-        f->unwind_landing = 1; /* our C++ unwind ends here: not swallowed */
+    if (e != &f->exc)
         tether__cxx_eh_discard(e);
-        f->unwind_landing = 0;
-    }
     if (f->unwinding) {
         f->unwind_outcome = UNWIND_DONE;
         tether__switch_out(f, STOP_UNWOUND, NULL);
@@ -152,15 +154,17 @@ static uintptr_t stopped_sp(const tether_fiber *f)
 /* Runs the unwind on the fiber; returns the stop it came back with. */
 static int run_unwind(struct tether_thread *t, tether_fiber *f, void *sp)
 {
+    void *cxx;
+
     f->unwinding = 1;
     f->unwind_outcome = 0;
     f->unwind_swallowed = 0;
     f->stopped_by_signal = 0;
     f->parent = t->current;
     t->current = f;
-    tether__cxx_eh_swap(&f->cxx_eh);
+    cxx = tether__cxx_eh_swap_in(&f->cxx_eh);
     tether__ctx_resume(f->record, sp, f);
-    tether__cxx_eh_swap(&f->cxx_eh);
+    tether__cxx_eh_swap_out(&f->cxx_eh, cxx);
     t = &tether__thread;
     t->current = f->parent;
     f->parent = NULL;

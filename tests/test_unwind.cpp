@@ -526,6 +526,77 @@ START_TEST(test_unwind_inside_catch_blocks)
 }
 END_TEST
 
+/*
+ * Swallowed while an exception_ptr keeps the exception alive (the usual
+ * task-forwarding pattern): still noticed, by the fiber's exception
+ * state rather than by the object's death.
+ */
+static std::exception_ptr kept;
+
+NOIPA static void *forwards_exceptions(void *, void *)
+{
+    Guard a(1);
+    for (int i = 0; i < 10; i++) {
+        try {
+            tether_yield(nullptr, nullptr); /* where the unwind is raised again */
+        } catch (...) {
+            kept = std::current_exception(); /* kept for later: swallowed */
+        }
+        after_swallow++;
+    }
+    return nullptr; /* and here, a last time */
+}
+
+START_TEST(test_swallow_with_exception_ptr)
+{
+    tether_fiber *f = make_fiber(forwards_exceptions, nullptr);
+    reset();
+    after_swallow = 0;
+    tether_fiber_resume(f, nullptr, nullptr);
+    /* Swallowed at each turn of the loop, raised again at each yield. */
+    ck_assert_int_eq(tether_fiber_unwind(f), 10);
+    ck_assert_int_eq(after_swallow, 10);
+    ck_assert_int_eq(last_destroyed, 1);
+    kept = nullptr;
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/*
+ * A catch (...) that replaces the unwind with its own exception, below a
+ * destructor that calls into tether: the replacement is not a swallow,
+ * and nothing is raised from inside that destructor.
+ */
+struct DestroysChild {
+    tether_fiber *child;
+    ~DestroysChild() { tether_fiber_destroy(child); }
+};
+
+NOIPA static void *replaces_unwind(void *, void *)
+{
+    DestroysChild owner{make_fiber(yields, nullptr)};
+    tether_fiber_resume(owner.child, nullptr, nullptr);
+    try {
+        tether_yield(nullptr, nullptr);
+    } catch (...) {
+        throw std::runtime_error("replaced");
+    }
+    return nullptr;
+}
+
+START_TEST(test_unwind_replaced_by_catch)
+{
+    tether_fiber *f = make_fiber(replaces_unwind, nullptr);
+    reset();
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_YIELDED);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0);
+    static const int want[] = {3, 2, 1}; /* the child's guards, via ~DestroysChild */
+    expect_order(want, 3);
+    ck_assert_int_eq(std::uncaught_exceptions(), 0);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
 /* ------------------------------------------- exceptions that escape */
 
 NOIPA static void *throws_out(void *, void *)
@@ -777,6 +848,8 @@ int main()
     tcase_add_test(tc, test_swallow_then_return);
     tcase_add_test(tc, test_recognised_as_forced_unwind);
     tcase_add_test(tc, test_unwind_inside_catch_blocks);
+    tcase_add_test(tc, test_swallow_with_exception_ptr);
+    tcase_add_test(tc, test_unwind_replaced_by_catch);
     tcase_add_test(tc, test_exception_escapes_to_base);
     suite_add_tcase(s, tc);
 
