@@ -67,13 +67,9 @@ void tether__deadline_expire(struct tether_thread *t)
          * check stops it. Running: so must whatever it runs in turn.
          */
         tether__kill_request(d->fiber, KILL_DEADLINE, TETHER_DEADLINE_EXCEEDED);
-        for (tether_fiber *c = t->current; c; c = c->parent) {
-            if (c == d->fiber) {
-                for (tether_fiber *k = t->current; k != c; k = k->parent)
-                    tether__kill_request(k, KILL_DEADLINE, TETHER_DEADLINE_EXCEEDED);
-                break;
-            }
-        }
+        if (tether__hosts_caller(d->fiber))
+            for (tether_fiber *k = t->current; k != d->fiber; k = k->parent)
+                tether__kill_request(k, KILL_DEADLINE, TETHER_DEADLINE_EXCEEDED);
     }
 }
 

@@ -179,7 +179,7 @@ static int publish(tether_fiber *f, int stop, void *v, void **out)
 static inline __attribute__((always_inline)) int
 run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
 {
-    void *v, *cxx;
+    void *v;
     int err;
 
     if (!t->ready && (err = tether__thread_prepare()) != 0)
@@ -193,20 +193,13 @@ run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
      */
     if (atomic_load(&f->kill) > KILL_NONE)
         return publish(f, TETHER_TERMINATED, atomic_load(&f->kill_details), out);
-    f->parent = t->current;
     f->has_frames = 1;
     f->stopped_by_signal = 0; /* a signal handler sets it */
-    t->current = f;
-    cxx = tether__cxx_eh_swap_in(&f->cxx_eh);
-    v = tether__ctx_resume(f->record, f->sp, in);
-    tether__cxx_eh_swap_out(&f->cxx_eh, cxx);
     /*
-     * Back on the host: the fiber's registers are saved (or it is gone),
-     * so only now may another thread see it as resumable.
+     * Back on the host after this, the fiber's registers are saved (or it
+     * is gone), so only then may another thread see it as resumable.
      */
-    t = &tether__thread;
-    t->current = f->parent;
-    f->parent = NULL;
+    v = tether__enter(t, f, f->sp, in);
     return publish(f, f->stop, v, out);
 }
 
@@ -286,8 +279,7 @@ _Noreturn void tether__fiber_main(tether_fiber *f, void *first)
 
     tether__kill_checkpoint(f);
     result = f->fn(f->arg, first);
-    if (f->unwinding) /* it swallowed the unwind, then returned */
-        tether__unwind_reraise(f, 0);
+    tether__unwind_checkpoint(f, 0); /* it swallowed the unwind, then returned */
     tether__switch_out(f, TETHER_RETURNED, result);
     abort(); /* a RETURNED fiber is never resumed */
 }

@@ -9,6 +9,7 @@
 #include <tether/fault.h>
 #include <tether/fiber.h>
 
+#include "arch.h"
 #include "cxx_eh.h"
 #include "stack.h"
 #include "thread.h"
@@ -135,6 +136,30 @@ static inline tether_fiber *tether__host_begin(void)
 }
 
 void tether__host_end(tether_fiber *f);
+
+/*
+ * Switches into f, claimed by this thread, at the suspended block `sp`,
+ * and back: f becomes the thread's current fiber with its own C++
+ * exception state for as long as it runs. Returns what it switched out
+ * with. Used by resume and by the unwind; inlined on purpose (see
+ * fiber.c's run()).
+ */
+static inline __attribute__((always_inline)) void *
+tether__enter(struct tether_thread *t, tether_fiber *f, void *sp, void *in)
+{
+    void *v, *cxx;
+
+    f->parent = t->current;
+    t->current = f;
+    cxx = tether__cxx_eh_swap_in(&f->cxx_eh);
+    v = tether__ctx_resume(f->record, sp, in);
+    tether__cxx_eh_swap_out(&f->cxx_eh, cxx);
+    /* Back on the host; the fiber may have moved threads since: reload. */
+    t = &tether__thread;
+    t->current = f->parent;
+    f->parent = NULL;
+    return v;
+}
 
 /*
  * tether_fiber_resume() without its host-call bracket, for callers that

@@ -154,20 +154,11 @@ static uintptr_t stopped_sp(const tether_fiber *f)
 /* Runs the unwind on the fiber; returns the stop it came back with. */
 static int run_unwind(struct tether_thread *t, tether_fiber *f, void *sp)
 {
-    void *cxx;
-
     f->unwinding = 1;
     f->unwind_outcome = 0;
     f->unwind_swallowed = 0;
     f->stopped_by_signal = 0;
-    f->parent = t->current;
-    t->current = f;
-    cxx = tether__cxx_eh_swap_in(&f->cxx_eh);
-    tether__ctx_resume(f->record, sp, f);
-    tether__cxx_eh_swap_out(&f->cxx_eh, cxx);
-    t = &tether__thread;
-    t->current = f->parent;
-    f->parent = NULL;
+    tether__enter(t, f, sp, f);
     f->unwinding = 0;
     f->unwind_reraise = 0;
     return f->stop;
