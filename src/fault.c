@@ -113,10 +113,7 @@ int tether__fault_handle(int sig, siginfo_t *info, void *uc)
         return 0;
     t->in_fault = 1;
     record(f, sig, info, uc, pc, sp);
-    tether__fiber_stopped_by_signal(f, uc);
-    f->stop = TETHER_FAULTED;
-    tether__arch_uc_to_host(uc, f->record, NULL);
-    tether__signals_unblock_ours(uc);
+    tether__signal_stop_fiber(f, uc, TETHER_FAULTED, NULL);
     t->in_fault = 0;
     return 1;
 }

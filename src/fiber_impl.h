@@ -168,10 +168,12 @@ tether__enter(struct tether_thread *t, tether_fiber *f, void *sp, void *in)
 int tether__resume(tether_fiber *f, void *in, void **out);
 
 /*
- * A signal stopped the fiber: remember its registers for the unwind.
- * Async-signal-safe.
+ * Stops the running fiber f from a signal handler: remembers its
+ * registers for the unwind, records `stop`, and rewrites the signal's
+ * context so that it returns into the host as if resume's switch had
+ * returned `value`. Async-signal-safe (signals.c).
  */
-void tether__fiber_stopped_by_signal(tether_fiber *f, const void *uc);
+void tether__signal_stop_fiber(tether_fiber *f, void *uc, int stop, void *value);
 
 /* Is f the calling fiber or one of the fibers hosting it? */
 int tether__hosts_caller(const tether_fiber *f);

@@ -129,10 +129,7 @@ int tether__kill_handle(siginfo_t *info, void *uc)
      * now, if it has been killed. A host waits for its nested resume.
      */
     if (f && killed(f) && interruptible(f, uc)) {
-        f->stop = TETHER_TERMINATED;
-        tether__fiber_stopped_by_signal(f, uc);
-        tether__arch_uc_to_host(uc, f->record, atomic_load(&f->kill_details));
-        tether__signals_unblock_ours(uc);
+        tether__signal_stop_fiber(f, uc, TETHER_TERMINATED, atomic_load(&f->kill_details));
     }
     return 1;
 }

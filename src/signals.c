@@ -13,7 +13,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "fault_backtrace.h"
+#include "fiber_impl.h"
 #include "signals.h"
 
 static const int fault_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE };
@@ -88,7 +90,14 @@ void tether__signal_chain(int sig, siginfo_t *info, void *uc)
         p->sa_handler(sig);
 }
 
-void tether__signals_unblock_ours(void *ucv)
+/*
+ * The context a handler sends back to the host keeps the signal mask of
+ * the code it interrupted (the kernel restores uc_sigmask): a guest that
+ * had blocked tether's own signals, or a guest signal handler that was
+ * interrupted with its signal blocked, would leave them blocked in the
+ * host. Tether's signals at least are unblocked again. Async-signal-safe.
+ */
+static void unblock_ours(void *ucv)
 {
     ucontext_t *uc = ucv;
 
@@ -96,6 +105,17 @@ void tether__signals_unblock_ours(void *ucv)
         sigdelset(&uc->uc_sigmask, fault_signals[i]);
     sigdelset(&uc->uc_sigmask, TETHER_KILL_SIGNAL);
 }
+
+void tether__signal_stop_fiber(tether_fiber *f, void *uc, int stop, void *value)
+{
+    tether__arch_uc_regs(uc, f->dead_regs);
+    f->dead_ctl = tether__arch_uc_ctl(uc);
+    f->stopped_by_signal = 1;
+    f->stop = stop;
+    tether__arch_uc_to_host(uc, f->record, value);
+    unblock_ours(uc);
+}
+
 
 /* Saves the old handler first: ours may run the moment it is installed. */
 static void install_one(int sig, const struct sigaction *sa)

@@ -21,15 +21,6 @@ int tether__signals_install(void);
  */
 void tether__signal_chain(int sig, siginfo_t *info, void *uc);
 
-/*
- * The context a handler sends back to the host keeps the signal mask of
- * the code it interrupted (the kernel restores uc_sigmask): a guest that
- * had blocked tether's own signals, or a guest signal handler that was
- * interrupted with its signal blocked, would leave them blocked in the
- * host. Tether's signals at least are unblocked again. Async-signal-safe.
- */
-void tether__signals_unblock_ours(void *uc);
-
 /* The handlers proper. Each returns 1 if the signal was tether's. */
 int tether__fault_handle(int sig, siginfo_t *info, void *uc);
 int tether__kill_handle(siginfo_t *info, void *uc);

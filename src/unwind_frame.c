@@ -28,13 +28,6 @@
 #include "unwind_frame.h"
 #include "unwind_lsda.h"
 
-void tether__fiber_stopped_by_signal(tether_fiber *f, const void *uc)
-{
-    tether__arch_uc_regs(uc, f->dead_regs);
-    f->dead_ctl = tether__arch_uc_ctl(uc);
-    f->stopped_by_signal = 1;
-}
-
 /* A ucontext holding the saved registers, for libunwind to start from. */
 static void context_of(const uint64_t *regs, ucontext_t *uc)
 {
