@@ -62,11 +62,15 @@ static int count_adds(struct dl_phdr_info *info, size_t size, void *adds)
 }
 
 static void probe_locked(void);
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+void tether__cxx_eh_atfork_child(void)
+{
+    pthread_mutex_init(&lock, NULL);
+}
 
 void tether__cxx_eh_probe(void)
 {
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-
     if (atomic_load_explicit(&get_globals, memory_order_acquire))
         return;
     pthread_mutex_lock(&lock);

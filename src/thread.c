@@ -64,6 +64,7 @@ static void atfork_child(void)
     t->has_timer = 0;
     tether__stack_pool_atfork_child();
     tether__kill_switch_atfork_child();
+    tether__cxx_eh_atfork_child();
 }
 
 static void make_exit_key(void)
