@@ -300,6 +300,56 @@ int tether_fiber_destroy(tether_fiber *f)
     return 0;
 }
 
+/* Back to READY on the same stack, as create leaves a fiber. */
+static void rearm(tether_fiber *f, tether_fn fn, void *arg)
+{
+    f->fn = fn;
+    f->arg = arg;
+    f->stop = 0;
+    f->has_frames = 0;
+    f->stopped_by_signal = 0;
+    f->unwind_reraise = 0;
+    f->unwind_swallowed = 0;
+    f->unwind_outcome = 0;
+    /* C++ exceptions a discarded frame held are not released: leaked. */
+    memset(&f->cxx_eh, 0, sizeof f->cxx_eh);
+    memset(&f->fault, 0, sizeof f->fault);
+    atomic_store(&f->kill_details, NULL);
+    atomic_store(&f->kill, KILL_NONE);
+    f->sp = tether__arch_ctx_init(tether__stack_hi(&f->stack), f, &f->record);
+    atomic_store_explicit(&f->state, TETHER_READY, memory_order_release);
+}
+
+int tether_fiber_reset(tether_fiber *f, tether_fn fn, void *arg, unsigned flags)
+{
+    tether_fiber *self;
+    int st;
+
+    if (!f || !fn || (flags & ~TETHER_RESET_DISCARD))
+        return -EINVAL;
+    if ((st = tether__fiber_state(f)) == TETHER_RUNNING)
+        return tether__hosts_caller(f) ? -EDEADLK : -EBUSY;
+    self = tether__host_begin();
+    if (f->has_frames && !(flags & TETHER_RESET_DISCARD))
+        tether__unwind(f); /* whatever it returns, the frames are gone */
+    rearm(f, fn, arg);
+    tether__host_end(self);
+    return 0;
+}
+
+void *tether_fiber_user_data(const tether_fiber *f)
+{
+    return f ? f->user_data : NULL;
+}
+
+int tether_fiber_set_user_data(tether_fiber *f, void *data)
+{
+    if (!f)
+        return -EINVAL;
+    f->user_data = data;
+    return 0;
+}
+
 int tether_fiber_state(const tether_fiber *f)
 {
     if (!f)

@@ -36,6 +36,7 @@ struct tether_fiber {
     struct tether_fiber *parent; /* its host while running; NULL = a thread */
     tether_fn fn;
     void *arg;
+    void *user_data;             /* tether_fiber_set_user_data() */
     unsigned flags;              /* tether_fiber_opts.flags */
     struct tether_stack stack;
 

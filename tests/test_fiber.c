@@ -222,6 +222,76 @@ START_TEST(test_strerror)
 }
 END_TEST
 
+/* ------------------------------------------------------ reset, user data */
+
+static void *read_user_data(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    return tether_fiber_user_data(tether_current());
+}
+
+START_TEST(test_user_data)
+{
+    int x;
+    void *out = NULL;
+    tether_fiber *f = make_fiber(read_user_data, NULL);
+    ck_assert_ptr_null(tether_fiber_user_data(f));
+    ck_assert_ptr_null(tether_fiber_user_data(NULL));
+    ck_assert_int_eq(tether_fiber_set_user_data(NULL, &x), -EINVAL);
+    ck_assert_int_eq(tether_fiber_set_user_data(f, &x), 0);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, &out), TETHER_RETURNED);
+    ck_assert_ptr_eq(out, &x); /* read on the fiber itself */
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/* The same fiber object and stack serve run after run. */
+START_TEST(test_reset_reuses)
+{
+    int x, y;
+    void *out = NULL, *lo0, *lo1;
+    tether_fiber *f = make_fiber(return_arg, &x);
+    ck_assert_int_eq(tether_fiber_set_user_data(f, &y), 0);
+    ck_assert_int_eq(tether_fiber_stack(f, &lo0, NULL), 0);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, &out), TETHER_RETURNED);
+    ck_assert_ptr_eq(out, &x);
+    /* RETURNED -> READY, with a new entry */
+    ck_assert_int_eq(tether_fiber_reset(f, echo, NULL, 0), 0);
+    ck_assert_int_eq(tether_fiber_state(f), TETHER_READY);
+    ck_assert_int_eq(tether_fiber_resume(f, (void *)5, &out), TETHER_YIELDED);
+    ck_assert_uint_eq((uintptr_t)out, 6);
+    /* YIELDED -> READY: its frames are dropped */
+    ck_assert_int_eq(tether_fiber_reset(f, return_arg, &y, TETHER_RESET_DISCARD), 0);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, &out), TETHER_RETURNED);
+    ck_assert_ptr_eq(out, &y);
+    ck_assert_int_eq(tether_fiber_stack(f, &lo1, NULL), 0);
+    ck_assert_ptr_eq(lo0, lo1);
+    ck_assert_ptr_eq(tether_fiber_user_data(f), &y); /* kept */
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+static void *reset_self(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    return (void *)(intptr_t)tether_fiber_reset(tether_current(), return_arg, NULL, 0);
+}
+
+START_TEST(test_reset_misuse)
+{
+    void *out = NULL;
+    tether_fiber *f = make_fiber(reset_self, NULL);
+    ck_assert_int_eq(tether_fiber_reset(NULL, return_arg, NULL, 0), -EINVAL);
+    ck_assert_int_eq(tether_fiber_reset(f, NULL, NULL, 0), -EINVAL);
+    ck_assert_int_eq(tether_fiber_reset(f, return_arg, NULL, 0x80), -EINVAL);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, &out), TETHER_RETURNED);
+    ck_assert_int_eq((int)(intptr_t)out, -EDEADLK); /* itself, running */
+    tether_fiber_destroy(f);
+}
+END_TEST
+
 /* ----------------------------------------------------- stack and nesting */
 
 static unsigned recurse(unsigned n)
@@ -394,6 +464,8 @@ static Suite *fiber_suite(void)
     tcase_add_test(life, test_nesting);
     tcase_add_test(life, test_interleave_siblings);
     tcase_add_test(life, test_fp_control_is_per_fiber);
+    tcase_add_test(life, test_user_data);
+    tcase_add_test(life, test_reset_reuses);
     suite_add_tcase(s, life);
 
     tcase_add_test(misuse, test_create_null_args);
@@ -406,6 +478,7 @@ static Suite *fiber_suite(void)
     tcase_add_test(misuse, test_yield_outside_fiber);
     tcase_add_test(misuse, test_destroy_ready_and_yielded);
     tcase_add_test(misuse, test_strerror);
+    tcase_add_test(misuse, test_reset_misuse);
     suite_add_tcase(s, misuse);
 
     tcase_add_test(stack, test_deep_recursion);

@@ -796,6 +796,54 @@ START_TEST(test_unwind_on_exit_flag)
 }
 END_TEST
 
+/* ------------------------------------------------------------- reset */
+
+/* reset unwinds what is left first, unless told to discard it. */
+START_TEST(test_reset_unwinds_or_discards)
+{
+    tether_fiber *f = make_fiber(yields, nullptr);
+    reset();
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_YIELDED);
+    ck_assert_int_eq(tether_fiber_reset(f, yields, nullptr, 0), 0);
+    static const int want[] = {3, 2, 1};
+    expect_order(want, 3);
+    ck_assert_int_eq(tether_fiber_state(f), TETHER_READY);
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_YIELDED);
+    ck_assert_int_eq(tether_fiber_reset(f, yields, nullptr, TETHER_RESET_DISCARD), 0);
+    expect_order(want, 3); /* nothing more ran */
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_YIELDED);
+    ck_assert_int_eq(tether_fiber_destroy(f), 0);
+    ck_assert_int_eq(norder, 6);
+}
+END_TEST
+
+/* An overflowed fiber, discarded, overflows again the same way. */
+START_TEST(test_reset_after_overflow)
+{
+    tether_fiber_opts o = {};
+    tether_fiber *f;
+    o.stack_size = 64 * 1024;
+    ck_assert_int_eq(tether_fiber_create(&f, overflows, nullptr, &o), 0);
+    for (int round = 0; round < 3; round++) {
+        reset();
+        depth_reached = 0;
+        ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
+        ck_assert_int_eq(tether_fiber_fault(f)->kind, TETHER_FAULT_STACK_OVERFLOW);
+        ck_assert_int_gt(depth_reached, 50);
+        ck_assert_int_eq(tether_fiber_reset(f, overflows, nullptr, TETHER_RESET_DISCARD), 0);
+        ck_assert_int_eq(norder, 0);
+        ck_assert_ptr_null(tether_fiber_fault(f)); /* READY again */
+    }
+    /* And unwound by a plain reset: every guard but the faulting frame's. */
+    reset();
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
+    ck_assert_int_eq(tether_fiber_reset(f, yields, nullptr, 0), 0);
+    ck_assert_int_ge(unwinding_seen, depth_reached - 1);
+    ck_assert_int_eq(last_destroyed, 0);
+    ck_assert_int_eq(tether_fiber_destroy(f), 0);
+}
+END_TEST
+
 /* -------------------------------------------------------------- soak */
 
 
@@ -860,6 +908,8 @@ int main()
     tcase_add_test(tc, test_deep_overflow_unwinds);
     tcase_add_test(tc, test_unwind_outer_unwinds_inner);
     tcase_add_test(tc, test_unwind_on_exit_flag);
+    tcase_add_test(tc, test_reset_unwinds_or_discards);
+    tcase_add_test(tc, test_reset_after_overflow);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("soak");

@@ -167,6 +167,40 @@ TETHER_API tether_fiber *tether_current(void);
  */
 TETHER_API int tether_fiber_stack(const tether_fiber *f, void **lo, void **hi);
 
+/* tether_fiber_reset() flags. */
+/*
+ * Drop the frames a stopped fiber still has without running anything on
+ * them: for guests known to keep no cleanups there (generated code, a
+ * runaway recursion). Without it, they are unwound first.
+ */
+#define TETHER_RESET_DISCARD 0x1u
+
+/*
+ * Makes a fiber that is not running READY again, to run fn(arg, in) on
+ * the same stack, with its options, guest code and user data kept: a
+ * fiber reused without a new allocation (an instance runner resets its
+ * fiber after every trap). A fiber that still has frames (it yielded,
+ * faulted or was terminated) is unwound first, as by
+ * tether_fiber_unwind(), unless flags has TETHER_RESET_DISCARD. A kill
+ * that was pending is forgotten; kill switches stay attached and act on
+ * the new run. Returns 0, or:
+ *   -EINVAL   f or fn is NULL, or flags has unknown bits
+ *   -EBUSY    f is running (-EDEADLK: it is the caller or hosts it)
+ * The unwind's own result is not reported: call tether_fiber_unwind()
+ * first to see it.
+ */
+TETHER_API int tether_fiber_reset(tether_fiber *f, tether_fn fn, void *arg,
+                                  unsigned flags);
+
+/*
+ * A pointer the host keeps with the fiber (NULL until set), readable
+ * from code running on it: tether_fiber_user_data(tether_current()).
+ * The getter returns NULL for a NULL fiber; the setter returns 0 or
+ * -EINVAL.
+ */
+TETHER_API void *tether_fiber_user_data(const tether_fiber *f);
+TETHER_API int tether_fiber_set_user_data(tether_fiber *f, void *data);
+
 TETHER_END_DECLS
 
 #endif
