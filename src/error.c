@@ -20,6 +20,9 @@ const char *tether_strerror(int code)
     case -ESRCH: return "the fiber has finished";
     case -EPERM: return "not running on a fiber";
     case -EAGAIN: return "a signal handler or timer could not be set up";
+    case -ECANCELED: return "the fiber is being unwound";
+    case -EFAULT: return "a cleanup faulted during the unwind";
+    case -ENOTRECOVERABLE: return "the unwind could not run the fiber's cleanups";
     default: return "unknown tether code";
     }
 }

@@ -219,6 +219,13 @@ START_TEST(test_strerror)
     ck_assert_str_eq(tether_strerror(-EDEADLK), "the fiber is the caller or one of its hosts");
     ck_assert_str_eq(tether_strerror(TETHER_YIELDED), "the fiber yielded");
     ck_assert_str_eq(tether_strerror(-12345), "unknown tether code");
+    /* Every code a public function returns has a message of its own. */
+    static const int codes[] = {-EINVAL, -ERANGE, -ENOMEM, -EBUSY, -EDEADLK,
+                                -ESRCH, -EPERM, -EAGAIN, -ECANCELED, -EFAULT,
+                                -ENOTRECOVERABLE};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        ck_assert_msg(strcmp(tether_strerror(codes[i]), "unknown tether code") != 0,
+                      "no message for %d", codes[i]);
 }
 END_TEST
 

@@ -13,6 +13,11 @@
  *   -ESRCH    the fiber has finished: there is nothing left to resume
  *   -EPERM    the call is only valid on a fiber, and the caller is not on one
  *   -EAGAIN   tether's signal handlers or a thread's timer could not be set up
+ *   -ECANCELED  the calling fiber is being unwound: it may not yield or
+ *             terminate (tether_yield, tether_terminate)
+ *   -EFAULT   a cleanup faulted during an unwind (tether_fiber_unwind)
+ *   -ENOTRECOVERABLE  an unwind could not run the fiber's cleanups
+ *             (tether_fiber_unwind, see tether/unwind.h)
  *
  * tether_strerror() turns any of these into a message. Positive results
  * are documented where they occur (a tether_state from resume, a

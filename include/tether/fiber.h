@@ -104,9 +104,11 @@ typedef struct tether_fiber_opts {
 /*
  * Creates a READY fiber that will run fn(arg, in) on a fresh stack.
  * Returns 0 and stores the fiber in *out, or:
- *   -EINVAL  out or fn is NULL, opts->flags has unknown bits, or a
- *            guest_code range is empty (start >= end) or missing (NULL
- *            with a nonzero count)
+ *   -EINVAL  out or fn is NULL, opts->flags has unknown bits, a
+ *            guest_code range is empty (start >= end), guest_code is
+ *            NULL with a nonzero count, or non-NULL with a zero count
+ *            (a fiber with no guest code at all is a mistake: pass
+ *            NULL to make every fault the guest's)
  *   -ERANGE  a size is outside [TETHER_STACK_SIZE_MIN, _MAX] or
  *            [TETHER_GUARD_SIZE_MIN, _MAX], or guest_code_count exceeds
  *            TETHER_GUEST_CODE_MAX
