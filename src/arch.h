@@ -44,15 +44,8 @@ _Noreturn void tether__fiber_main(struct tether_fiber *f, void *first);
  */
 extern const char tether__ctx_resume_end[];
 extern const char tether__ctx_yield_end[];
-extern const char tether__ctx_yield_saved[];
 extern const char tether__fiber_trampoline_end[];
 
-/* Is pc among tether__ctx_yield's pushes, before the fiber is suspended? */
-static inline int tether__arch_in_yield_pushes(uintptr_t pc)
-{
-    return pc >= (uintptr_t)tether__ctx_yield &&
-           pc < (uintptr_t)tether__ctx_yield_saved;
-}
 
 static inline int tether__arch_in_switch(uintptr_t pc)
 {

@@ -20,20 +20,37 @@
 /* How far below a stack an unwinder's stack pointer may land at once. */
 #define UNWIND_SLACK (64 * 1024)
 
+/*
+ * How far below the stack pointer a stack access may reach: a push, a
+ * call, the red zone, a stack probe. A fault that far below a stack
+ * pointer which has itself left the fiber's stack is that stack
+ * overflowing.
+ */
+#define STACK_REACH (64 * 1024)
+
+/*
+ * Has the fiber's stack overflowed? Either the address is in its guard
+ * region (whatever the pc: a host function the guest called may be the
+ * one whose frame crosses it), or a frame bigger than the whole guard
+ * took the stack pointer below the stack and the access is one of that
+ * frame's (an alloca or an array too big for the guard: unmapped memory
+ * below, not the guard, is what faults).
+ */
+static int overflowed(const struct tether_stack *s, uintptr_t addr, uintptr_t sp)
+{
+    uintptr_t guard = (uintptr_t)s->base, lo = (uintptr_t)tether__stack_lo(s);
+    uintptr_t reach = sp > STACK_REACH ? sp - STACK_REACH : 0;
+
+    return (addr >= guard && addr < lo) || (sp < lo && addr < lo && addr >= reach);
+}
+
 static int kind_of(int sig, const struct tether_stack *s, uintptr_t addr,
                    uintptr_t sp)
 {
-    uintptr_t guard = (uintptr_t)s->base, lo = (uintptr_t)tether__stack_lo(s);
-
     switch (sig) {
     case SIGSEGV:
-        /*
-         * In the guard, or anywhere below the stack with the stack pointer
-         * already below it (a frame too big to land in the guard).
-         */
-        if ((addr >= guard && addr < lo) || (sp < lo && addr < lo))
-            return TETHER_FAULT_STACK_OVERFLOW;
-        return TETHER_FAULT_SEGV;
+        return overflowed(s, addr, sp) ? TETHER_FAULT_STACK_OVERFLOW
+                                       : TETHER_FAULT_SEGV;
     case SIGBUS:
         return TETHER_FAULT_BUS;
     case SIGILL:
@@ -45,17 +62,17 @@ static int kind_of(int sig, const struct tether_stack *s, uintptr_t addr,
 
 /*
  * Is this fault the running fiber's? It must come from the kernel (a
- * sent signal is not a fault), hit with the stack pointer on the fiber's
- * stack or the address in its guard region, outside the switch code,
- * and, if the fiber names its guest code, inside it.
+ * sent signal is not a fault). A stack overflow is the fiber's wherever
+ * the pc is. Anything else must hit with the stack pointer on the
+ * fiber's stack, outside the switch code, and, if the fiber names its
+ * guest code, inside it.
  */
-static int fibers_fault(const tether_fiber *f, const siginfo_t *info,
+static int fibers_fault(const tether_fiber *f, int sig, const siginfo_t *info,
                         const ucontext_t *uc, uintptr_t pc, uintptr_t sp)
 {
     const struct tether_stack *s = &f->stack;
     uintptr_t addr = (uintptr_t)info->si_addr;
     uintptr_t base = (uintptr_t)s->base, hi = (uintptr_t)tether__stack_hi(s);
-    int in_guard = addr >= base && addr < (uintptr_t)tether__stack_lo(s);
 
     if (info->si_code <= 0)
         return 0;
@@ -73,11 +90,12 @@ static int fibers_fault(const tether_fiber *f, const siginfo_t *info,
         if ((sp >= below && sp < hi) || (addr >= below && addr < base + f->stack.guard_size))
             return 1;
     }
-    if (!((sp >= base && sp < hi) || in_guard))
+    if (sig == SIGSEGV && overflowed(s, addr, sp))
+        return 1;
+    if (sp < base || sp >= hi)
         return 0;
     if (tether__arch_in_switch(pc))
-        /* Only a yield's pushes overflowing into the guard are the fiber's. */
-        return in_guard && tether__arch_in_yield_pushes(pc);
+        return 0; /* a half-done switch: not the fiber's (nor its overflow, above) */
     return tether__in_guest_code(f, pc);
 }
 
@@ -109,7 +127,7 @@ int tether__fault_handle(int sig, siginfo_t *info, void *uc)
             tether__fault_backtrace_abort(t);
         return 0; /* a bug in the handler: chain, and die as we would */
     }
-    if (!f || !fibers_fault(f, info, uc, pc, sp))
+    if (!f || !fibers_fault(f, sig, info, uc, pc, sp))
         return 0;
     t->in_fault = 1;
     record(f, sig, info, uc, pc, sp);

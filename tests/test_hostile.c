@@ -1,0 +1,203 @@
+/*
+ * What a hostile guest can do to its host, one regression each: every
+ * case here once killed the process, hung it, or told the host less
+ * than what happened. Each test really does it (Check runs each test in
+ * a child process, so a regression fails the test instead of killing
+ * the suite).
+ *
+ * Built with -fstack-clash-protection, as guests should be (see the
+ * README): a frame bigger than a page is probed page by page.
+ */
+#define _GNU_SOURCE
+#include <alloca.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static volatile int sink;
+
+/* ------------------------------------------- overflow in a host function */
+
+/*
+ * The guest's code lives in a section of its own, as a loaded module's
+ * text would; everything else in this file plays the host.
+ */
+#define GUEST_TEXT __attribute__((section("hguest_text")))
+extern const char __start_hguest_text[], __stop_hguest_text[];
+
+static char *stack_lo(void)
+{
+    void *lo;
+    ck_assert_int_eq(tether_fiber_stack(tether_current(), &lo, NULL), 0);
+    return lo;
+}
+
+/* A host function with a big frame: 16 KiB of locals, touched at the bottom. */
+OPAQUE void host_big_frame(void)
+{
+    volatile char buf[16 * 1024];
+    buf[0] = 1;
+    sink = buf[0];
+}
+
+/* Recurses until less than 2 KiB of stack is left, then calls the host. */
+GUEST_TEXT OPAQUE void guest_descend(void)
+{
+    volatile char here;
+    if ((char *)&here - stack_lo() > 2048)
+        guest_descend();
+    else
+        host_big_frame();
+    sink = here;
+}
+
+GUEST_TEXT OPAQUE void *guest_descends(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    guest_descend();
+    return NULL;
+}
+
+/*
+ * Issue 8.1: the guest picks its depth so that a host function's frame
+ * crosses the guard. The pc is in host code, the address in the fiber's
+ * guard: that is the fiber's stack overflow, not a host bug.
+ */
+START_TEST(test_overflow_in_host_function)
+{
+    tether_code_range r = {__start_hguest_text, __stop_hguest_text};
+    tether_fiber_opts o = {.stack_size = 64 * 1024, .guest_code = &r,
+                           .guest_code_count = 1};
+    const tether_fault *fault;
+    tether_fiber *f;
+    ck_assert_int_eq(tether_fiber_create(&f, guest_descends, NULL, &o), 0);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_FAULTED);
+    fault = tether_fiber_fault(f);
+    ck_assert_int_eq(fault->kind, TETHER_FAULT_STACK_OVERFLOW);
+    /* the faulting instruction is the host's, outside the guest's code */
+    ck_assert((const char *)fault->pc < __start_hguest_text ||
+              (const char *)fault->pc >= __stop_hguest_text);
+    ck_assert_int_eq(tether_fiber_destroy(f), 0);
+}
+END_TEST
+
+/* ------------------------------------------ a frame bigger than the guard */
+
+/* Is [p, p + len) unmapped? */
+static int unmapped(const char *p, size_t len)
+{
+    unsigned char v;
+    long page = sysconf(_SC_PAGESIZE);
+    for (const char *q = p; q < p + len; q += page)
+        if (mincore((void *)((uintptr_t)q & ~(uintptr_t)(page - 1)), 1, &v) == 0 ||
+            errno != ENOMEM)
+            return 0;
+    return 1;
+}
+
+/* A size that takes the stack pointer into unmapped memory (64 MiB or more). */
+static size_t jump_into_nothing(void)
+{
+    char *sp = (char *)__builtin_frame_address(0);
+    for (size_t n = 64u << 20; n < (4096ul << 20); n += 64u << 20)
+        if ((uintptr_t)sp > n + (1u << 20) && unmapped(sp - n - 65536, 2 * 65536))
+            return n;
+    return 0;
+}
+
+/* Moves the stack pointer down by n at once and touches it, unprobed. */
+OPAQUE void *raw_jump(void *arg, void *in)
+{
+    size_t n = jump_into_nothing();
+    (void)arg;
+    (void)in;
+    if (n == 0)
+        return (void *)-1; /* nothing unmapped below: cannot test here */
+    __asm__ volatile("movq %%rsp, %%rbx\n\t"
+                     "subq %0, %%rsp\n\t"
+                     "movq $0, (%%rsp)\n\t" /* faults: nothing is there */
+                     "movq %%rbx, %%rsp"
+                     :
+                     : "r"(n)
+                     : "rbx", "memory");
+    return NULL;
+}
+
+/*
+ * Issue 8.2: a frame bigger than the whole guard, without stack probes:
+ * the stack pointer lands far below the stack, in unmapped memory. The
+ * fault's address is not in the guard, but it is this fiber's overflow.
+ */
+START_TEST(test_frame_bigger_than_guard_unprobed)
+{
+    tether_fiber *f = make_fiber(raw_jump, NULL);
+    void *out = NULL;
+    int st = tether_fiber_resume(f, NULL, &out);
+    if (st == TETHER_RETURNED && out == (void *)-1) {
+        tether_fiber_destroy(f);
+        return; /* no unmapped room below this stack (never seen) */
+    }
+    ck_assert_int_eq(st, TETHER_FAULTED);
+    ck_assert_int_eq(tether_fiber_fault(f)->kind, TETHER_FAULT_STACK_OVERFLOW);
+    ck_assert_ptr_eq(tether_fiber_fault(f)->addr, tether_fiber_fault(f)->sp);
+    /* Nothing can be unwound from a stack pointer 64 MiB off: the host survives. */
+    ck_assert_int_eq(tether_fiber_destroy(f), 0);
+}
+END_TEST
+
+OPAQUE void touch_alloca(size_t n)
+{
+    volatile char *p = alloca(n);
+    p[0] = 1;
+    sink = p[0];
+}
+
+static void *big_alloca(void *arg, void *in)
+{
+    (void)in;
+    touch_alloca((size_t)(uintptr_t)arg);
+    return NULL;
+}
+
+/*
+ * The same with an alloca(64 MiB) built with -fstack-clash-protection:
+ * the compiler probes every page on the way down, so the first probe
+ * below the stack lands in the guard, whatever lies below it.
+ */
+START_TEST(test_alloca_bigger_than_guard_probed)
+{
+    tether_fiber *f = make_fiber(big_alloca, (void *)(uintptr_t)(64u << 20));
+    const tether_fault *fault;
+    void *lo;
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_FAULTED);
+    fault = tether_fiber_fault(f);
+    ck_assert_int_eq(fault->kind, TETHER_FAULT_STACK_OVERFLOW);
+    tether_fiber_stack(f, &lo, NULL);
+    ck_assert((char *)fault->addr < (char *)lo &&
+              (char *)fault->addr >= (char *)lo - TETHER_GUARD_SIZE_DEFAULT);
+    ck_assert_int_eq(tether_fiber_destroy(f), 0);
+}
+END_TEST
+
+static Suite *hostile_suite(void)
+{
+    Suite *s = suite_create("hostile");
+    TCase *tc = tcase_create("overflow");
+
+    tcase_add_test(tc, test_overflow_in_host_function);
+    tcase_add_test(tc, test_frame_bigger_than_guard_unprobed);
+    tcase_add_test(tc, test_alloca_bigger_than_guard_probed);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return run_suite(hostile_suite());
+}
