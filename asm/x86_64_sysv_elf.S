@@ -148,13 +148,10 @@ tether__ctx_yield:
         stmxcsr (%rsp)
         fnstcw  4(%rsp)
         /*
-         * Up to here the pushes can overflow into the guard; the fault
-         * handler takes such a fault as the fiber's own (the host record
-         * is untouched yet). From here on the fiber is suspended.
+         * Up to here the pushes can overflow into the guard: that is the
+         * fiber's stack overflow like any other (the host record is
+         * untouched yet). From here on the fiber is suspended.
          */
-        .globl  tether__ctx_yield_saved
-        .hidden tether__ctx_yield_saved
-tether__ctx_yield_saved:
         movq    %rsp, (%rdi)            /* the fiber is now suspended */
         ldmxcsr REC_CTL(%rsi)
         fldcw   REC_CTL+4(%rsi)
@@ -270,37 +267,145 @@ tether__fiber_trampoline_end:
         .size   tether__fiber_trampoline, . - tether__fiber_trampoline
 
 /*
- * void tether__unwind_entry(void)
+ * Frames made of a register block.
  *
- * The synthetic frame of a fiber stopped by a signal. The fiber's frame
- * that was interrupted cannot be unwound from the interrupted pc (it is
- * not a call site: C++ personalities would call std::terminate there),
- * so src/unwind_frame.c steps over it and builds, just below its
- * caller's stack pointer, what a call from that caller would have left:
+ * A fiber stopped by a signal, or one whose unwind must start above
+ * frames it passes over, has no real call frame to start from: what it
+ * has is a block of registers (rax .. r15, rip, rflags: DWARF order, 8
+ * bytes each, the layout of tether_fault.regs; offsets in
+ * src/arch_x86_64.h). These two stubs stand for the frame that block
+ * describes. Entered with
  *
- *   caller's rsp - 8     the caller's return address (as pushed by a call)
- *   below it             a suspended block (SAVED_SIZE) whose registers
- *                        are the caller's, resuming here
+ *   rbx  the block (it stays there: the CFI below reads through it)
+ *   r12  an argument, r13 a function: the stub calls r13(r12)
  *
- * A resume of that block lands here as if the caller had just called
- * us, with its callee-saved registers in place. The CFI is the default
- * one for a fresh call (CFA = rsp + 8, return address at CFA - 8, every
- * other register unchanged), so unwinders walk straight into the
- * caller, and raising from here runs the cleanups of the caller and of
- * every frame above it.
+ * and a stack anywhere (the host's, for a walk; below the stopped
+ * frames, for an unwind). Their CFI says nothing of the stub's own
+ * caller: it says the caller is the frame in the block, so unwinders
+ * continue from there, and a function called here that unwinds (or
+ * walks) the stack starts in the stopped frames.
+ *
+ *   tether__frame_signal  the block is an interrupted frame: rip is the
+ *                         instruction that faulted, looked up as it is
+ *                         (a signal frame)
+ *   tether__frame_call    the block is a frame that called something:
+ *                         rip is a return address, looked up at rip - 1
+ *
+ * Both CFIs are the same but for the signal mark, so they are one macro.
+ * Register numbers are DWARF's; every rule is an expression "the slot
+ * at rbx + 8 * n" (DW_OP_breg3 = 0x73, then the SLEB128 offset).
  */
-        .globl  tether__unwind_entry
-        .hidden tether__unwind_entry
-        .type   tether__unwind_entry, @function
+        .macro  REGISTER_BLOCK_CFI
+        /* CFA = [rbx + 56], the block's rsp: DW_CFA_def_cfa_expression,
+           3 bytes: DW_OP_breg3 56, DW_OP_deref. */
+        .cfi_escape 0x0f, 0x03, 0x73, 0x38, 0x06
+        /* Each register's home, DW_CFA_expression (0x10), reg, length,
+           DW_OP_breg3 offset. rsp is the CFA's own slot. */
+        .cfi_escape 0x10, 0x00, 0x02, 0x73, 0x00       /* rax at +0 */
+        .cfi_escape 0x10, 0x01, 0x02, 0x73, 0x08       /* rdx at +8 */
+        .cfi_escape 0x10, 0x02, 0x02, 0x73, 0x10       /* rcx at +16 */
+        .cfi_escape 0x10, 0x03, 0x02, 0x73, 0x18       /* rbx at +24 */
+        .cfi_escape 0x10, 0x04, 0x02, 0x73, 0x20       /* rsi at +32 */
+        .cfi_escape 0x10, 0x05, 0x02, 0x73, 0x28       /* rdi at +40 */
+        .cfi_escape 0x10, 0x06, 0x02, 0x73, 0x30       /* rbp at +48 */
+        .cfi_escape 0x10, 0x07, 0x02, 0x73, 0x38       /* rsp at +56 */
+        .cfi_escape 0x10, 0x08, 0x02, 0x73, 0x40       /* r8 at +64 */
+        .cfi_escape 0x10, 0x09, 0x02, 0x73, 0x48       /* r9 at +72 */
+        .cfi_escape 0x10, 0x0a, 0x03, 0x73, 0xd0, 0x00 /* r10 at +80 */
+        .cfi_escape 0x10, 0x0b, 0x03, 0x73, 0xd8, 0x00 /* r11 at +88 */
+        .cfi_escape 0x10, 0x0c, 0x03, 0x73, 0xe0, 0x00 /* r12 at +96 */
+        .cfi_escape 0x10, 0x0d, 0x03, 0x73, 0xe8, 0x00 /* r13 at +104 */
+        .cfi_escape 0x10, 0x0e, 0x03, 0x73, 0xf0, 0x00 /* r14 at +112 */
+        .cfi_escape 0x10, 0x0f, 0x03, 0x73, 0xf8, 0x00 /* r15 at +120 */
+        .cfi_escape 0x10, 0x10, 0x03, 0x73, 0x80, 0x01 /* rip at +128 */
+        .endm
+
+        /*
+         * The body: align the stack (the CFI does not depend on rsp),
+         * call r13(r12), and go back to whoever called the stub, if it
+         * was called (tether__arch_walk); a stub entered by a resume
+         * calls a function that never returns.
+         */
+        .macro  REGISTER_BLOCK_BODY
+        movq    %rsp, %r14
+        andq    $-16, %rsp
+        movq    %r12, %rdi
+        call    *%r13
+        movq    %r14, %rsp
+        ret
+        .endm
+
+        .globl  tether__frame_signal
+        .hidden tether__frame_signal
+        .type   tether__frame_signal, @function
         .p2align 4
-tether__unwind_entry:
-        .cfi_startproc
-        movq    %rsi, %rdi              /* the fiber (resume's value) */
-        subq    $8, %rsp                /* 16-align the stack for the call */
-        .cfi_adjust_cfa_offset 8
-        call    tether__unwind_raise    /* (fiber): no return */
-        ud2
+        /* "simple": the CIE's default rules (CFA = rsp + 8) are false here. */
+        .cfi_startproc simple
+        .cfi_signal_frame               /* rip is exact: look it up as is */
+        REGISTER_BLOCK_CFI
+tether__frame_signal:
+        REGISTER_BLOCK_BODY
         .cfi_endproc
-        .size   tether__unwind_entry, . - tether__unwind_entry
+        .size   tether__frame_signal, . - tether__frame_signal
+
+        .globl  tether__frame_call
+        .hidden tether__frame_call
+        .type   tether__frame_call, @function
+        .p2align 4
+        .cfi_startproc simple
+        REGISTER_BLOCK_CFI              /* rip is a return address */
+tether__frame_call:
+        REGISTER_BLOCK_BODY
+        .cfi_endproc
+        .globl  tether__frame_end
+        .hidden tether__frame_end
+tether__frame_end:
+        .size   tether__frame_call, . - tether__frame_call
+
+/*
+ * void tether__arch_walk(const uint64_t *block, int exact,
+ *                        void (*fn)(void *), void *arg)
+ *
+ * Calls fn(arg) below tether__frame_signal (exact != 0) or
+ * tether__frame_call, on the caller's stack: a function that walks the
+ * stack from there (_Unwind_Backtrace) walks the frames in the block.
+ * An ordinary function, with ordinary CFI.
+ */
+        .globl  tether__arch_walk
+        .hidden tether__arch_walk
+        .type   tether__arch_walk, @function
+        .p2align 4
+tether__arch_walk:
+        .cfi_startproc
+        pushq   %rbp
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %rbp, 0
+        movq    %rsp, %rbp
+        .cfi_def_cfa_register %rbp
+        pushq   %rbx
+        .cfi_offset %rbx, -24
+        pushq   %r12
+        .cfi_offset %r12, -32
+        pushq   %r13
+        .cfi_offset %r13, -40
+        pushq   %r14
+        .cfi_offset %r14, -48
+        movq    %rdi, %rbx
+        movq    %rdx, %r13
+        movq    %rcx, %r12
+        testl   %esi, %esi
+        jz      1f
+        call    tether__frame_signal
+        jmp     2f
+1:      call    tether__frame_call
+2:      popq    %r14
+        popq    %r13
+        popq    %r12
+        popq    %rbx
+        popq    %rbp
+        .cfi_def_cfa %rsp, 8
+        ret
+        .cfi_endproc
+        .size   tether__arch_walk, . - tether__arch_walk
 
         .section .note.GNU-stack, "", @progbits

@@ -30,8 +30,24 @@ void *tether__ctx_yield(void **save_sp, void *record, void *value);
 /* The permanent bottom frame of every fiber stack (see the .S file). */
 void tether__fiber_trampoline(void);
 
-/* The synthetic frame that raises the unwind of a stopped fiber. */
-void tether__unwind_entry(void);
+/*
+ * Frames made of a register block (see the .S file): a block of
+ * TETHER_NREGS registers in DWARF order (tether_fault.regs' layout)
+ * that unwinders walk as the caller of whatever the stub calls.
+ * tether__frame_signal's rip is an interrupted instruction, looked up
+ * as it is; tether__frame_call's is a return address.
+ */
+void tether__frame_signal(void);
+void tether__frame_call(void);
+extern const char tether__frame_end[];
+
+/*
+ * Calls fn(arg) on the caller's stack, below a register-block frame for
+ * `regs` (exact: tether__frame_signal, else tether__frame_call), so that
+ * a stack walk started inside fn continues into the frames in regs.
+ */
+void tether__arch_walk(const uint64_t *regs, int exact, void (*fn)(void *),
+                       void *arg);
 
 /* Runs the fiber's entry function; never returns. Called by the trampoline. */
 _Noreturn void tether__fiber_main(struct tether_fiber *f, void *first);
@@ -53,6 +69,11 @@ static inline int tether__arch_in_switch(uintptr_t pc)
             pc < (uintptr_t)tether__ctx_resume_end) ||
            (pc >= (uintptr_t)tether__ctx_yield &&
             pc < (uintptr_t)tether__ctx_yield_end);
+}
+
+static inline int tether__arch_in_frame_stub(uintptr_t pc)
+{
+    return pc >= (uintptr_t)tether__frame_signal && pc < (uintptr_t)tether__frame_end;
 }
 
 static inline int tether__arch_in_trampoline(uintptr_t pc)
@@ -88,13 +109,25 @@ void tether__fiber_landing(void);
 void *tether__arch_ctx_init(void *top, struct tether_fiber *f, void **record);
 
 /*
- * Builds the synthetic frame (see tether__unwind_entry in the .S file)
- * below caller_sp: the return address, then a suspended block holding
- * the caller's callee-saved registers (`regs` in tether_reg order) and
- * the floating-point control words `ctl`. Returns the block, to resume.
+ * Lays out, just below `below`, a register block holding `regs` and under
+ * it a suspended block that resumes in the register-block frame (exact:
+ * tether__frame_signal, else tether__frame_call) with the floating-point
+ * control words `ctl`; that frame calls fn(arg). Returns the suspended
+ * block, to resume. TETHER_ARCH_FRAME_SIZE bytes at most are written.
  */
-void *tether__arch_unwind_frame(uintptr_t caller_sp, uintptr_t ret,
-                                const uint64_t *regs, uint64_t ctl);
+void *tether__arch_frame_at(uintptr_t below, const uint64_t *regs, int exact,
+                            void (*fn)(void *), void *arg, uint64_t ctl);
+#define TETHER_ARCH_FRAME_SIZE 256
+
+/* Bytes below a stack pointer that the code it belongs to may use (the red zone). */
+#define TETHER_ARCH_RED_ZONE 128
+
+/*
+ * The registers of a fiber suspended at `sp` (its saved block), as a
+ * register block whose rip is the return address it resumes at;
+ * registers a switch does not keep are zero.
+ */
+void tether__arch_suspended_regs(const void *sp, uint64_t *regs);
 
 /* The floating-point control words in a signal context, as a saved block's first slot. */
 uint64_t tether__arch_uc_ctl(const void *uc);

@@ -111,20 +111,38 @@ uint64_t tether__arch_uc_ctl(const void *ucv)
            ((uint64_t)uc->uc_mcontext.fpregs->cwd << 32);
 }
 
-void *tether__arch_unwind_frame(uintptr_t caller_sp, uintptr_t ret,
-                                const uint64_t *regs, uint64_t ctl)
-{
-    uintptr_t *ra = (uintptr_t *)(caller_sp - 8);
-    uintptr_t *saved = (uintptr_t *)((char *)ra - SAVED_SIZE);
+_Static_assert(BLOCK_SIZE == 8 * TETHER_NREGS && BLOCK_RSP == 8 * TETHER_REG_RSP &&
+               BLOCK_RIP == 8 * TETHER_REG_RIP, "register block layout");
 
-    *ra = ret;
+void *tether__arch_frame_at(uintptr_t below, const uint64_t *regs, int exact,
+                            void (*fn)(void *), void *arg, uint64_t ctl)
+{
+    uint64_t *block = (uint64_t *)((below - BLOCK_SIZE) & ~(uintptr_t)15);
+    uintptr_t *saved = (uintptr_t *)((char *)block - SAVED_SIZE);
+
+    memcpy(block, regs, BLOCK_SIZE);
     saved[0] = ctl;
-    saved[1] = regs[TETHER_REG_R15];
-    saved[2] = regs[TETHER_REG_R14];
-    saved[3] = regs[TETHER_REG_R13];
-    saved[4] = regs[TETHER_REG_R12];
-    saved[5] = regs[TETHER_REG_RBX];
-    saved[6] = regs[TETHER_REG_RBP];
-    saved[7] = (uintptr_t)tether__unwind_entry;
+    saved[1] = 0;                   /* r15 */
+    saved[2] = 0;                   /* r14 */
+    saved[3] = (uintptr_t)fn;       /* r13: what the frame calls */
+    saved[4] = (uintptr_t)arg;      /* r12: with this */
+    saved[5] = (uintptr_t)block;    /* rbx: the block, for the frame's CFI */
+    saved[6] = regs[TETHER_REG_RBP]; /* rbp: frame-pointer walkers go on */
+    saved[7] = exact ? (uintptr_t)tether__frame_signal : (uintptr_t)tether__frame_call;
     return saved;
+}
+
+void tether__arch_suspended_regs(const void *sp, uint64_t *regs)
+{
+    const uintptr_t *saved = sp;
+
+    memset(regs, 0, BLOCK_SIZE);
+    regs[TETHER_REG_R15] = saved[1];
+    regs[TETHER_REG_R14] = saved[2];
+    regs[TETHER_REG_R13] = saved[3];
+    regs[TETHER_REG_R12] = saved[4];
+    regs[TETHER_REG_RBX] = saved[5];
+    regs[TETHER_REG_RBP] = saved[6];
+    regs[TETHER_REG_RIP] = saved[7];
+    regs[TETHER_REG_RSP] = (uintptr_t)sp + SAVED_SIZE;
 }

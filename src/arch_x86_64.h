@@ -37,4 +37,13 @@
  */
 #define SAVED_SIZE 64
 
+/*
+ * A register block (tether__frame_signal, tether__frame_call): rax, rdx,
+ * rcx, rbx, rsi, rdi, rbp, rsp, r8 .. r15, rip, rflags, 8 bytes each, at
+ * 8 * their DWARF number.
+ */
+#define BLOCK_RSP 56
+#define BLOCK_RIP 128
+#define BLOCK_SIZE 144
+
 #endif

@@ -31,13 +31,13 @@ struct cxa_eh_globals {
 static void *(*begin_catch)(void *);
 static void (*end_catch)(void);
 static void *(*allocate_exception)(size_t);
-static void (*cxa_throw)(void *, void *, void (*)(void *));
+static void *(*init_primary)(void *, void *, void (*)(void *));
 /* Non-NULL once libstdc++ is found (cxx_eh.h reads it inline). */
 void *(*_Atomic tether__cxx_get_globals)(void);
 #define get_globals tether__cxx_get_globals
 
 /*
- * The unwind, where libstdc++ is loaded, is thrown as a C++ exception of
+ * The unwind, where libstdc++ is loaded, is a C++ exception object of
  * type abi::__forced_unwind, the type glibc's thread cancellation uses:
  * catch (abi::__forced_unwind &) recognises it, and a catch (...) may
  * take it while the fiber is handling another exception (a foreign one
@@ -97,7 +97,8 @@ static void probe_locked(void)
     begin_catch = (void *(*)(void *))dlsym(h, "__cxa_begin_catch");
     end_catch = (void (*)(void))dlsym(h, "__cxa_end_catch");
     allocate_exception = (void *(*)(size_t))dlsym(h, "__cxa_allocate_exception");
-    cxa_throw = (void (*)(void *, void *, void (*)(void *)))dlsym(h, "__cxa_throw");
+    init_primary = (void *(*)(void *, void *, void (*)(void *)))dlsym(
+        h, "__cxa_init_primary_exception"); /* libstdc++ 7 and later */
     forced_unwind_ti = dlsym(h, "_ZTIN10__cxxabiv115__forced_unwindE");
     vtable[0] = NULL;                    /* offset to top */
     vtable[1] = forced_unwind_ti;        /* typeinfo */
@@ -134,17 +135,42 @@ int tether__cxx_eh_state(unsigned int *in_flight, int *handling)
     return 0;
 }
 
-int tether__cxx_eh_throw_unwind(void)
+/*
+ * libstdc++'s exception header (unwind-cxx.h) ends with the thrown
+ * object's adjusted pointer, then the unwinder's header, then the
+ * object; the reference count heads it. The C++ ABI has kept this
+ * layout since GCC 4.
+ */
+struct cxa_refcounted_head {
+    int reference_count;
+};
+
+struct _Unwind_Exception *tether__cxx_eh_forced_unwind(void)
 {
+    void *(*get)(void) = atomic_load_explicit(&get_globals, memory_order_acquire);
+    struct cxa_eh_globals *g;
+    struct _Unwind_Exception *ue;
+    struct cxa_refcounted_head *head;
     void **obj;
 
-    if (!atomic_load_explicit(&get_globals, memory_order_acquire) ||
-        !allocate_exception || !cxa_throw || !forced_unwind_ti)
-        return -1;
+    if (!get || !allocate_exception || !init_primary || !forced_unwind_ti ||
+        !(g = get()))
+        return NULL;
     obj = allocate_exception(sizeof *obj);
     *obj = &vtable[2];
-    cxa_throw(obj, forced_unwind_ti, NULL); /* the bottom frame catches it */
-    return -1;
+    head = init_primary(obj, forced_unwind_ti, NULL);
+    /*
+     * What __cxa_throw does besides raising: one reference, one more
+     * exception in flight. And what its search phase would have found:
+     * a forced unwind has none, so libstdc++ hands catch blocks the
+     * object's adjusted pointer as it finds it, the slot just before
+     * the unwinder's header.
+     */
+    head->reference_count = 1;
+    ue = (struct _Unwind_Exception *)obj - 1;
+    ((void **)ue)[-1] = obj;
+    g->uncaught++;
+    return ue;
 }
 
 /* "GNUCC++" followed by 0 (an exception) or 1 (a dependent one). */

@@ -52,10 +52,11 @@ static inline void tether__cxx_eh_swap_out(struct tether_cxx_eh *slot, void *tok
 int tether__cxx_eh_state(unsigned int *in_flight, int *handling);
 
 /*
- * Throws the unwind as a C++ abi::__forced_unwind. Does not return when
- * libstdc++ is loaded; returns -1 when it is not.
+ * A C++ exception object of type abi::__forced_unwind, counted in
+ * flight as if thrown, to raise with _Unwind_ForcedUnwind; NULL when
+ * libstdc++ is not loaded (or too old to make one).
  */
-int tether__cxx_eh_throw_unwind(void);
+struct _Unwind_Exception *tether__cxx_eh_forced_unwind(void);
 
 /* Disposes of an exception that reached a fiber's bottom frame. */
 void tether__cxx_eh_discard(struct _Unwind_Exception *e);

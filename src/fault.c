@@ -6,6 +6,7 @@
  * Runs in the signal handler: async-signal-safe, nothing allocated, no
  * locks taken. The record lives in the fiber object.
  */
+#include <sched.h>
 #include <signal.h>
 #include <ucontext.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 
 #include "arch.h"
 #include "fault_backtrace.h"
+#include "frame_walk.h"
 #include "fiber_impl.h"
 #include "signals.h"
 #include "thread.h"
@@ -111,8 +113,9 @@ static void record(tether_fiber *f, int sig, const siginfo_t *info,
     r->pc = (void *)pc;
     r->sp = (void *)sp;
     tether__arch_uc_regs(uc, r->regs);
-    r->nframes = tether__fault_backtrace(uc, &f->stack, r->frames,
-                                         TETHER_FAULT_FRAMES_MAX);
+    /* The backtrace is walked when the host asks for it (fault_backtrace.c). */
+    r->nframes = 0;
+    atomic_store_explicit(&f->fault_walked, 0, memory_order_relaxed);
 }
 
 int tether__fault_handle(int sig, siginfo_t *info, void *uc)
@@ -121,12 +124,11 @@ int tether__fault_handle(int sig, siginfo_t *info, void *uc)
     tether_fiber *f = t->current;
     uintptr_t pc = tether__arch_uc_pc(uc), sp = tether__arch_uc_sp(uc);
 
-    if (t->in_fault) {
-        /* A fault while handling one: the stack walk hit bad memory? */
-        if (t->capture_env)
-            tether__fault_backtrace_abort(t);
+    /* A walk of a stopped fiber's frames read bad memory: it ends there. */
+    if (t->walk_env && info->si_code > 0)
+        tether__walk_abort(t, uc);
+    if (t->in_fault)
         return 0; /* a bug in the handler: chain, and die as we would */
-    }
     if (!f || !fibers_fault(f, sig, info, uc, pc, sp))
         return 0;
     t->in_fault = 1;
@@ -136,9 +138,34 @@ int tether__fault_handle(int sig, siginfo_t *info, void *uc)
     return 1;
 }
 
+/*
+ * Walks the record's backtrace once, while the frames are still on the
+ * stack: the first caller walks, any other waits for it.
+ */
+void tether__fault_walk(tether_fiber *f)
+{
+    int none = 0;
+
+    if (atomic_load_explicit(&f->fault_walked, memory_order_acquire) == 2)
+        return;
+    if (atomic_compare_exchange_strong(&f->fault_walked, &none, 1)) {
+        tether__fault_backtrace(&f->fault, (uintptr_t)f->stack.base,
+                                (uintptr_t)f->record + 1);
+        atomic_store_explicit(&f->fault_walked, 2, memory_order_release);
+        return;
+    }
+    while (atomic_load_explicit(&f->fault_walked, memory_order_acquire) != 2)
+        sched_yield();
+}
+
 const tether_fault *tether_fiber_fault(const tether_fiber *f)
 {
+    tether_fiber *self;
+
     if (!f || tether__fiber_state(f) != TETHER_FAULTED)
         return NULL;
+    self = tether__host_begin();
+    tether__fault_walk((tether_fiber *)f);
+    tether__host_end(self);
     return &f->fault;
 }

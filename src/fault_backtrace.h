@@ -1,22 +1,27 @@
-/* The faulting stack's return addresses, walked inside the signal handler. */
+/* The faulting stack's return addresses, walked when the host asks (fault_backtrace.c). */
 #ifndef TETHER_FAULT_BACKTRACE_H
 #define TETHER_FAULT_BACKTRACE_H
 
-#include "stack.h"
-#include "thread.h"
+#include <stdint.h>
+#include <tether/fault.h>
 
 /*
- * Fills frames[] with the pc in `uc`, then the return address of each
- * caller, up to the fiber's bottom frame or `max`. Returns the count.
- * Async-signal-safe; a fault met on the way ends the walk early.
+ * Fills r->frames with r->pc, then the return address of each caller, up
+ * to the fiber's bottom frame or TETHER_FAULT_FRAMES_MAX, walking from
+ * the registers in the record; the frames must still be on the stack,
+ * whose frames' CFAs lie in [lo, hi). A walk that meets a corrupt stack
+ * ends early. Not for signal handlers.
  */
-int tether__fault_backtrace(const void *uc, const struct tether_stack *s,
-                            void **frames, int max);
+void tether__fault_backtrace(tether_fault *r, uintptr_t lo, uintptr_t hi);
 
-/* Readies libunwind for use in the handler. Call before installing it. */
-void tether__fault_backtrace_init(void);
-
-/* Called by the handler of a fault that hit during the walk: ends it. */
-_Noreturn void tether__fault_backtrace_abort(struct tether_thread *t);
+/*
+ * Where a walk of a faulted frame starts: the registers in `regs` as
+ * they are (returns 1: rip is exact), or for a call through a wild
+ * pointer (an instruction fetch where no function is) its caller, whose
+ * return address the call left on top of the stack (regs is changed to
+ * that frame; returns 0: rip is a return address).
+ */
+int tether__fault_walk_start(uint64_t *regs, int signo, const void *addr,
+                             uintptr_t lo, uintptr_t hi);
 
 #endif

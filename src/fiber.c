@@ -235,7 +235,7 @@ int tether__resume_end(tether_fiber *f, int stop)
 {
     if ((stop == TETHER_FAULTED || stop == TETHER_TERMINATED) &&
         (f->flags & TETHER_FIBER_UNWIND_ON_EXIT))
-        tether__unwind(f);
+        tether__unwind(f, 1); /* the host reads the record next */
     return stop;
 }
 
@@ -294,7 +294,7 @@ int tether_fiber_destroy(tether_fiber *f)
         return -EBUSY;
     self = tether__host_begin();
     if (f->has_frames)
-        tether__unwind(f); /* whatever it returns, the frames are gone */
+        tether__unwind(f, 0); /* whatever it returns, the frames are gone */
     fiber_free(f);
     tether__host_end(self);
     return 0;
@@ -311,6 +311,8 @@ static void rearm(tether_fiber *f, tether_fn fn, void *arg)
     f->unwind_reraise = 0;
     f->unwind_swallowed = 0;
     f->unwind_outcome = 0;
+    f->unwind_result = 0;
+    f->unwind_passed_over = 0;
     /* C++ exceptions a discarded frame held are not released: leaked. */
     memset(&f->cxx_eh, 0, sizeof f->cxx_eh);
     memset(&f->fault, 0, sizeof f->fault);
@@ -331,7 +333,7 @@ int tether_fiber_reset(tether_fiber *f, tether_fn fn, void *arg, unsigned flags)
         return tether__hosts_caller(f) ? -EDEADLK : -EBUSY;
     self = tether__host_begin();
     if (f->has_frames && !(flags & TETHER_RESET_DISCARD))
-        tether__unwind(f); /* whatever it returns, the frames are gone */
+        tether__unwind(f, 0); /* whatever it returns, the frames are gone */
     rearm(f, fn, arg);
     tether__host_end(self);
     return 0;

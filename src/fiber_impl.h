@@ -56,6 +56,7 @@ struct tether_fiber {
 
     struct tether_kill_shared *_Atomic kswitch; /* shared by its kill switches */
     tether_fault fault;          /* valid when state == TETHER_FAULTED */
+    _Atomic int fault_walked;    /* its backtrace: 0 not yet, 1 walking, 2 done */
 
     /*
      * What is left on the stack, for the unwind (unwind.c). has_frames:
@@ -73,6 +74,8 @@ struct tether_fiber {
     int unwind_reraise;          /* guest code swallowed it: raise again */
     int unwind_swallowed;        /* how many times it was swallowed */
     int unwind_outcome;          /* how the last unwind ended (unwind.c) */
+    int unwind_result;           /* what the last unwind returned */
+    int unwind_passed_over;      /* frames whose cleanups it could not run */
     struct _Unwind_Exception exc; /* the unwind's exception object */
     struct tether_cxx_eh cxx_eh; /* its C++ exception state (cxx_eh.c) */
 };
@@ -179,8 +182,15 @@ void tether__signal_stop_fiber(tether_fiber *f, void *uc, int stop, void *value)
 /* Is f the calling fiber or one of the fibers hosting it? */
 int tether__hosts_caller(const tether_fiber *f);
 
-/* Unwinds f (tether_fiber_unwind without the host-call bracket). */
-int tether__unwind(tether_fiber *f);
+/*
+ * Unwinds f (tether_fiber_unwind without the host-call bracket).
+ * keep_record: the host may still read a fault record afterwards, so
+ * its backtrace is walked first.
+ */
+int tether__unwind(tether_fiber *f, int keep_record);
+
+/* Walks f's fault record's backtrace, once (fault.c). */
+void tether__fault_walk(tether_fiber *f);
 
 /* Raises the unwind on the calling fiber f (unwind.c). */
 _Noreturn void tether__unwind_raise(tether_fiber *f);

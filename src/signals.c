@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "arch.h"
-#include "fault_backtrace.h"
 #include "fiber_impl.h"
 #include "signals.h"
 
@@ -129,7 +128,6 @@ static void install(void)
 {
     struct sigaction sa;
 
-    tether__fault_backtrace_init();
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_signal;
     /*

@@ -140,6 +140,11 @@ int tether__stack_guard_open(struct tether_stack *s)
     return mprotect(from, len, PROT_READ | PROT_WRITE) == 0 ? 0 : -ENOMEM;
 }
 
+uintptr_t tether__stack_guard_open_lo(const struct tether_stack *s)
+{
+    return (uintptr_t)s->base + page_size();
+}
+
 int tether__stack_guard_close(struct tether_stack *s)
 {
     /* The pages the unwind touched are given back before the guard returns. */

@@ -3,6 +3,7 @@
 #define TETHER_STACK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum tether_guard_kind {
     TETHER_GUARD_MADVISE = 1,  /* MADV_GUARD_INSTALL markers, one mapping */
@@ -30,6 +31,9 @@ void tether__stack_free(struct tether_stack *s);
  */
 int tether__stack_guard_open(struct tether_stack *s);
 int tether__stack_guard_close(struct tether_stack *s);
+
+/* The lowest usable address while the guard is open (its lowest page stays closed). */
+uintptr_t tether__stack_guard_open_lo(const struct tether_stack *s);
 
 /*
  * The same through the pool (stack_pool.c): get reuses a free stack of

@@ -16,7 +16,8 @@ struct tether_thread {
 
     /* Signal handling (signals.c, fault.c). */
     volatile int in_fault;        /* handling a fault on this thread */
-    void *volatile capture_env;   /* set while walking a faulting stack */
+    void *volatile walk_env;      /* set while walking a stopped fiber's stack */
+    sigset_t walk_mask;           /* the mask a walk that faulted ran with */
 
     /* Deadlines (deadline.c): the innermost timed resume, and its timer. */
     struct tether_deadline *volatile deadline;

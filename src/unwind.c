@@ -1,14 +1,18 @@
 /*
  * Where a fiber is unwound: the exception that carries the unwind, the
- * personality of the fiber's bottom frame that stops every exception
- * there, and tether_fiber_unwind() itself.
+ * stop function that ends it at the fiber's bottom frame, the bottom
+ * frame's personality (which stops a guest's own escaping exceptions
+ * there), and tether_fiber_unwind() itself.
  *
  * The unwind runs on the fiber, as a resume: the fiber continues either
  * inside its last switch (a fiber that yielded or terminated itself:
- * tether__switch_out sees `unwinding` and raises) or at the synthetic
- * frame built by unwind_frame.c (a fiber stopped by a signal). Either way
- * tether__unwind_raise() throws, every cleanup on the stack runs, and
- * the bottom frame's landing pad switches back to the host.
+ * tether__switch_out sees `unwinding` and raises) or at a register-block
+ * frame built where unwind_frame.c says (a fiber stopped by a signal, or
+ * one with frames that must be passed over). Either way
+ * tether__unwind_raise() raises a forced unwind (_Unwind_ForcedUnwind:
+ * no search phase, unwind_frame.c's walk did its work), every cleanup on
+ * the way runs, and the stop function switches back to the host when
+ * the unwinder reaches the bottom frame.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -22,12 +26,17 @@
 #include "stack.h"
 #include "thread.h"
 #include "unwind_frame.h"
+#include "fault_backtrace.h"
 
 /* "TETHER\0\0": the exception class of an unwind. */
 #define UNWIND_CLASS 0x5445544845520000ull
 
 /* How an unwind ended, in f->unwind_outcome (set on the fiber). */
-enum { UNWIND_DONE = 1, UNWIND_FAILED = 2 };
+enum {
+    UNWIND_DONE = 1,      /* it reached the bottom frame */
+    UNWIND_FAILED = 2,    /* the unwinder could not start */
+    UNWIND_ABANDONED = 3, /* it met a frame without unwind tables */
+};
 
 /* The stop a fiber reports when its unwind reached the bottom frame. */
 #define STOP_UNWOUND 100
@@ -48,18 +57,65 @@ static void swallowed(_Unwind_Reason_Code reason, struct _Unwind_Exception *e)
     fiber_of(e)->unwind_reraise = 1;
 }
 
-_Noreturn void tether__unwind_raise(tether_fiber *f)
+/*
+ * The fiber has no frames left (or none that can be unwound): it leaves
+ * for good. The unwinder's frames below are simply abandoned; it holds
+ * no lock between frames.
+ */
+static _Noreturn void land(tether_fiber *f, struct _Unwind_Exception *e, int outcome)
 {
-    f->unwind_reraise = 0;
-    tether__cxx_eh_throw_unwind(); /* returns only without C++ */
-    memset(&f->exc, 0, sizeof f->exc);
-    f->exc.exception_class = UNWIND_CLASS;
-    f->exc.exception_cleanup = swallowed;
-    _Unwind_RaiseException(&f->exc);
-    /* Only if the unwinder failed: the bottom frame catches everything. */
-    f->unwind_outcome = UNWIND_FAILED;
+    f->has_frames = 0;
+    if (e != &f->exc)
+        tether__cxx_eh_discard(e); /* released as a catch (...) would */
+    f->unwind_outcome = outcome;
     tether__switch_out(f, STOP_UNWOUND, NULL);
     __builtin_unreachable();
+}
+
+/*
+ * Called by the unwinder before each frame's personality: at the
+ * fiber's bottom frame the unwind is done (the host's frames beyond it
+ * are never visited).
+ */
+static _Unwind_Reason_Code stop_at_bottom(int version, _Unwind_Action actions,
+                                          _Unwind_Exception_Class cls,
+                                          struct _Unwind_Exception *e,
+                                          struct _Unwind_Context *ctx, void *arg)
+{
+    tether_fiber *f = arg;
+    int exact = 0;
+    uintptr_t ip;
+
+    (void)version;
+    (void)cls;
+    if (actions & _UA_END_OF_STACK)
+        land(f, e, UNWIND_ABANDONED);
+    ip = (uintptr_t)_Unwind_GetIPInfo(ctx, &exact);
+    if (tether__arch_in_trampoline(exact ? ip : ip - 1))
+        land(f, e, UNWIND_DONE);
+    return _URC_NO_REASON;
+}
+
+_Noreturn void tether__unwind_raise(tether_fiber *f)
+{
+    struct _Unwind_Exception *e = tether__cxx_eh_forced_unwind();
+
+    f->unwind_reraise = 0;
+    if (!e) {
+        /* No C++ in the process: an exception of tether's own class. */
+        memset(&f->exc, 0, sizeof f->exc);
+        f->exc.exception_class = UNWIND_CLASS;
+        f->exc.exception_cleanup = swallowed;
+        e = &f->exc;
+    }
+    _Unwind_ForcedUnwind(e, stop_at_bottom, f);
+    land(f, e, UNWIND_FAILED); /* only if the unwinder could not start */
+}
+
+/* A register-block frame calls this, on the fiber. */
+static void raise_from_frame(void *f)
+{
+    tether__unwind_raise(f);
 }
 
 /*
@@ -93,9 +149,10 @@ void tether__unwind_reraise(tether_fiber *f, int strict)
 
 /*
  * The personality of the fiber's bottom frame (see the trampoline in the
- * .S file). Every exception stops here: tether's unwind, and any C++
- * exception the guest let escape. Forced unwinds that are not tether's
- * (pthread_exit) are let through, as their stop function expects.
+ * .S file). A C++ exception the guest let escape stops here. tether's
+ * own unwind never gets this far (its stop function ends it first);
+ * forced unwinds that are not tether's (pthread_exit) are let through,
+ * as their stop function expects.
  */
 _Unwind_Reason_Code tether__unwind_personality(int version, _Unwind_Action actions,
                                                _Unwind_Exception_Class cls,
@@ -141,15 +198,8 @@ int tether_unwinding(void)
     return f && f->unwinding;
 }
 
-/* Room the unwinder wants below the stack pointer, or the guard is opened. */
+/* Room the unwinder wants below where it starts, or the guard is opened. */
 #define UNWIND_ROOM (32 * 1024)
-
-/* Where the fiber's stack pointer was when it stopped. */
-static uintptr_t stopped_sp(const tether_fiber *f)
-{
-    return f->stopped_by_signal ? (uintptr_t)f->dead_regs[TETHER_REG_RSP]
-                                : (uintptr_t)f->sp;
-}
 
 /* Runs the unwind on the fiber; returns the stop it came back with. */
 static int run_unwind(struct tether_thread *t, tether_fiber *f, void *sp)
@@ -164,12 +214,54 @@ static int run_unwind(struct tether_thread *t, tether_fiber *f, void *sp)
     return f->stop;
 }
 
-int tether__unwind(tether_fiber *f)
+/*
+ * Starts the unwind where `start` says, with room for the unwinder below
+ * (the guard is opened after an overflow). Returns what
+ * tether_fiber_unwind returns; *st becomes FAULTED if a cleanup faulted.
+ */
+static int unwind_from(struct tether_thread *t, tether_fiber *f,
+                       const struct tether_unwind_start *start, int *st)
+{
+    uintptr_t lo = (uintptr_t)tether__stack_lo(&f->stack), writable = lo, lowest;
+    int opened = 0, stop, err;
+    void *sp;
+
+    lowest = start->how == START_HERE ? (uintptr_t)f->sp
+                                      : start->below - TETHER_ARCH_FRAME_SIZE;
+    if (lowest < lo + UNWIND_ROOM && tether__stack_guard_open(&f->stack) == 0) {
+        opened = 1;
+        writable = tether__stack_guard_open_lo(&f->stack);
+    }
+    if (lowest < writable || lowest >= (uintptr_t)f->record) {
+        err = -EFAULT; /* no room to start it (a one-page guard after an overflow) */
+    } else {
+        sp = start->how == START_HERE
+                 ? f->sp
+                 : tether__arch_frame_at(start->below, start->regs, start->exact,
+                                         raise_from_frame, f, f->dead_ctl);
+        stop = run_unwind(t, f, sp);
+        if (stop == TETHER_FAULTED) {
+            /* A cleanup faulted: its record replaces the old, walked while its frames are there. */
+            *st = TETHER_FAULTED;
+            tether__fault_walk(f);
+            err = -EFAULT;
+        } else if (stop != STOP_UNWOUND || f->unwind_outcome != UNWIND_DONE) {
+            err = -ENOTRECOVERABLE;
+        } else {
+            err = start->passed_over;
+        }
+    }
+    if (opened)
+        tether__stack_guard_close(&f->stack);
+    return err;
+}
+
+int tether__unwind(tether_fiber *f, int keep_record)
 {
     struct tether_thread *t = &tether__thread;
+    struct tether_unwind_start start;
     uint64_t w = atomic_load(&f->state);
-    int st = tether__state_of(w), stop, err = 0, opened = 0;
-    void *sp;
+    int st = tether__state_of(w), err = 0;
 
     if (st == TETHER_RUNNING)
         return tether__hosts_caller(f) ? -EDEADLK : -EBUSY;
@@ -181,31 +273,22 @@ int tether__unwind(tether_fiber *f)
                                         (uint64_t)t->tid << 32 | TETHER_RUNNING))
         return -EBUSY;
     tether__cxx_eh_probe(); /* a plugin may have brought libstdc++ since */
-    /*
-     * The unwinder's frames (libgcc's raise keeps two contexts of a few
-     * hundred bytes each, the personalities more) go below the fiber's
-     * stack pointer. Near the bottom, after an overflow or a deep yield,
-     * they need the guard.
-     */
-    if (stopped_sp(f) < (uintptr_t)tether__stack_lo(&f->stack) + UNWIND_ROOM)
-        opened = tether__stack_guard_open(&f->stack) == 0;
-    if (f->stopped_by_signal)
-        sp = tether__unwind_frame(f, &err);
-    else
-        sp = f->sp; /* inside its last switch: tether__switch_out raises */
-    if (sp) {
-        stop = run_unwind(t, f, sp);
-        if (stop == TETHER_FAULTED) {
-            st = TETHER_FAULTED; /* a cleanup faulted: its record replaces the old */
-            err = -EFAULT;
-        } else if (stop != STOP_UNWOUND || f->unwind_outcome != UNWIND_DONE) {
-            err = -ENOTRECOVERABLE;
-        } else {
-            err = f->unwind_swallowed;
-        }
+    if (keep_record && st == TETHER_FAULTED)
+        tether__fault_walk(f);
+    f->unwind_swallowed = 0;
+    switch (tether__unwind_plan(f, &start)) {
+    case START_NONE:
+        err = -ENOTRECOVERABLE;
+        break;
+    case START_NOTHING:
+        err = start.passed_over;
+        break;
+    default:
+        err = unwind_from(t, f, &start, &st);
+        break;
     }
-    if (opened)
-        tether__stack_guard_close(&f->stack);
+    f->unwind_passed_over = start.passed_over;
+    f->unwind_result = err;
     f->has_frames = 0;
     if (st == TETHER_YIELDED)
         st = TETHER_TERMINATED;
@@ -221,7 +304,18 @@ int tether_fiber_unwind(tether_fiber *f)
     if (!f)
         return -EINVAL;
     self = tether__host_begin();
-    err = tether__unwind(f);
+    err = tether__unwind(f, 1);
     tether__host_end(self);
     return err;
+}
+
+int tether_fiber_unwind_report(const tether_fiber *f, tether_unwind_report *out)
+{
+    if (!f || !out)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    out->result = f->unwind_result;
+    out->passed_over = f->unwind_passed_over;
+    out->swallowed = f->unwind_swallowed;
+    return 0;
 }

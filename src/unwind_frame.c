@@ -1,160 +1,199 @@
 /*
- * Building the synthetic frame for the unwind of a fiber stopped by a
- * signal (a fault or a kill), and saving what it needs at the signal.
+ * Where the unwind of a stopped fiber starts, and the frame it starts
+ * from.
  *
- * The interrupted frame is stepped over: its pc is not a call site, and
- * the personality of a C++ function (or of C built with -fexceptions)
- * finds no cleanup for it and calls std::terminate. libunwind computes
- * the caller's registers from the saved ones; the unwind starts at the
- * caller's call site, as if the interrupted function had just called
- * tether__unwind_entry.
+ * The frames are walked first, from where the fiber stopped to its
+ * bottom frame (frame_walk.c: the host's stack, libgcc's unwinder), to
+ * find the frames whose cleanups cannot run (see judge() below):
  *
- * Then, one more rule: the unwind must not pass a C++ frame whose
- * personality would call std::terminate for it (unwind_lsda.c). The
- * frames are walked to the bottom first; if there is such a frame, the
- * unwind starts at the caller of the outermost one, and the frames below
- * are passed over, their cleanups not run.
+ *   - a C++ frame stopped at a pc its call-site table does not list (a
+ *     faulting instruction in code built without -fnon-call-exceptions;
+ *     a call the compiler proved cannot throw), or covered by an empty
+ *     exception specification: its personality would call
+ *     std::terminate. The unwind starts above the outermost such frame;
+ *     it and every frame below are passed over.
+ *   - a frame the unwind passes by without its cleanups: an interrupted
+ *     one whose pc no landing pad covers, a C frame (-fexceptions) at a
+ *     call its table does not list.
+ *
+ * A frame whose table covers the pc with a landing pad runs its
+ * cleanups, the interrupted one included: with -fnon-call-exceptions
+ * the faulting instruction itself is covered, and the unwind starts in
+ * the faulting frame at exactly that pc, from a register-block frame
+ * that is marked a signal frame. How many frames were passed over or
+ * passed by is what tether_fiber_unwind() returns.
  */
-#define _GNU_SOURCE /* REG_*, RTLD_DEFAULT */
-#define UNW_LOCAL_ONLY
+#define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
-#include <errno.h>
-#include <libunwind.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
-#include <ucontext.h>
+#include <unwind.h>
 
 #include "arch.h"
+#include "fault_backtrace.h"
+#include "frame_walk.h"
 #include "unwind_frame.h"
 #include "unwind_lsda.h"
-
-/* A ucontext holding the saved registers, for libunwind to start from. */
-static void context_of(const uint64_t *regs, ucontext_t *uc)
-{
-    static const unsigned char to[TETHER_NREGS] = {
-        REG_RAX, REG_RDX, REG_RCX, REG_RBX, REG_RSI, REG_RDI, REG_RBP, REG_RSP,
-        REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
-        REG_RIP, REG_EFL,
-    };
-
-    memset(uc, 0, sizeof *uc);
-    for (int i = 0; i < TETHER_NREGS; i++)
-        uc->uc_mcontext.gregs[to[i]] = (greg_t)regs[i];
-}
+#include "unwind_tables.h"
 
 /*
- * Is `handler` libstdc++'s personality? By name, not by address: a C++
+ * Is `routine` libstdc++'s personality? By name, not by address: a C++
  * plugin loaded with RTLD_LOCAL (or linked with -static-libstdc++) has a
  * copy of its own that no global lookup finds. Addresses once found are
  * remembered; misses are not, a plugin may come later.
  */
-static int is_gxx_personality(unw_word_t handler)
+static int is_gxx_personality(void *routine)
 {
-    static uintptr_t known[8];
+    static void *_Atomic known[8];
     Dl_info di;
 
-    for (int i = 0; i < 8 && known[i]; i++)
-        if (known[i] == (uintptr_t)handler)
-            return 1;
-    if (!dladdr((void *)(uintptr_t)handler, &di) || !di.dli_sname ||
-        strcmp(di.dli_sname, "__gxx_personality_v0") != 0)
+    if (!routine)
         return 0;
     for (int i = 0; i < 8; i++)
-        if (!known[i]) {
-            known[i] = (uintptr_t)handler;
+        if (atomic_load_explicit(&known[i], memory_order_relaxed) == routine)
+            return 1;
+    if (!dladdr(routine, &di) || !di.dli_sname ||
+        strcmp(di.dli_sname, "__gxx_personality_v0") != 0)
+        return 0;
+    for (int i = 0; i < 8; i++) {
+        void *none = NULL;
+        if (atomic_compare_exchange_strong(&known[i], &none, routine))
             break;
-        }
+    }
     return 1;
 }
 
-/* Would the C++ personality refuse to unwind this frame (see above)? */
-static int refuses(unw_cursor_t *c, unw_word_t ip)
-{
-    unw_proc_info_t pi;
-
-    if (unw_get_proc_info(c, &pi) < 0 || !pi.handler || !is_gxx_personality(pi.handler))
-        return 0;
-    return tether__lsda_refuses((const void *)(uintptr_t)pi.lsda,
-                                (uintptr_t)pi.start_ip, (uintptr_t)ip - 1);
-}
+/* What one frame means for the unwind. */
+enum { FRAME_RUNS, FRAME_PASSED_BY, FRAME_REFUSES };
 
 /*
- * From the interrupted frame's caller to the bottom: how many frames to
- * pass over before the unwind may start (0: start at the caller). -1 if
- * the walk fails or leaves the stack.
+ * At a call, the compiler's table is exact: a call it covers with a
+ * landing pad gets what is live there cleaned up, one it covers without
+ * has nothing live, and one it leaves out it believed could not throw.
+ * An interrupted instruction (exact pc) is another matter: the compiler
+ * promised nothing there unless it covered it with a landing pad (g++
+ * with -fnon-call-exceptions does, for faulting instructions). A
+ * function with no table at all may still hold objects (a lock_guard
+ * around calls the compiler proved cannot throw keeps no cleanup code):
+ * an interrupted frame counts as passed over unless its cleanups
+ * provably run.
  */
-static int frames_to_skip(unw_cursor_t c, const struct tether_stack *s)
+static int judge(const struct tether_frame *fr, int *has_table)
 {
-    /*
-     * The answer per return address, for this walk: looking up a
-     * frame's unwind information costs microseconds, and a runaway
-     * recursion is thousands of frames with one return address.
-     */
-    struct {
-        unw_word_t ip;
-        int refuses;
-    } seen[64] = {{0, 0}};
-    uintptr_t lo = (uintptr_t)s->base, hi = (uintptr_t)tether__stack_hi(s);
-    int skip = 0;
-    unw_word_t ip, sp;
+    void *lsda = (void *)_Unwind_GetLanguageSpecificData(fr->ctx);
+    int cs;
 
-    for (int i = 1;; i++) {
-        if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || unw_get_reg(&c, UNW_REG_SP, &sp) < 0)
-            return -1;
-        if (tether__arch_in_trampoline(ip))
-            return skip;
-        if (sp < lo || sp >= hi)
-            return -1; /* a broken chain: it never reached the bottom frame */
-        unsigned slot = (unsigned)(ip >> 1) % 64;
-        if (seen[slot].ip != ip) {
-            seen[slot].ip = ip;
-            seen[slot].refuses = refuses(&c, ip);
-        }
-        if (seen[slot].refuses)
-            skip = i;
-        if (unw_step(&c) <= 0)
-            return -1;
+    *has_table = lsda != NULL;
+    if (!lsda)
+        return fr->exact ? FRAME_PASSED_BY : FRAME_RUNS;
+    cs = tether__lsda_call_site(lsda, (uintptr_t)_Unwind_GetRegionStart(fr->ctx), fr->pc);
+    switch (cs) {
+    case LSDA_CLEANUP:
+        return FRAME_RUNS;
+    case LSDA_NOTHING:
+        return fr->exact ? FRAME_PASSED_BY : FRAME_RUNS;
+    default:
+        if (is_gxx_personality(tether__personality_of(fr->pc)))
+            return FRAME_REFUSES; /* libstdc++ would call std::terminate */
+        return FRAME_PASSED_BY;
     }
 }
 
-void *tether__unwind_frame(tether_fiber *f, int *err)
-{
-    static const struct {
-        int unw, reg;
-    } saved[] = {
-        {UNW_X86_64_RBX, TETHER_REG_RBX}, {UNW_X86_64_RBP, TETHER_REG_RBP},
-        {UNW_X86_64_R12, TETHER_REG_R12}, {UNW_X86_64_R13, TETHER_REG_R13},
-        {UNW_X86_64_R14, TETHER_REG_R14}, {UNW_X86_64_R15, TETHER_REG_R15},
-    };
-    uint64_t regs[TETHER_NREGS] = {0};
-    unw_word_t ip, sp, v;
-    unw_cursor_t c;
-    ucontext_t uc;
-    int skip;
+struct plan_walk {
+    /*
+     * The answer per pc, for this walk: a runaway recursion is
+     * thousands of frames with one return address.
+     */
+    struct {
+        uintptr_t pc;
+        signed char verdict, has_table;
+    } seen[64];
+    int skip_lost;        /* frames so far whose cleanups would not run if skipped */
+    int pass_lost;        /* frames so far whose cleanups the unwind passes by */
+    int refusing;         /* a frame refuses: the outermost so far is known */
+    int skip_at_refusing; /* skip_lost, up to and with it */
+    int pass_at_refusing; /* pass_lost, up to and with it */
+    int want_caller;      /* the next frame is the refusing one's caller */
+    uint64_t caller[TETHER_NREGS];
+};
 
-    *err = -ENOTRECOVERABLE;
-    context_of(f->dead_regs, &uc);
-    if (unw_init_local2(&c, (unw_context_t *)&uc, UNW_INIT_SIGNAL_FRAME) < 0 ||
-        unw_step(&c) <= 0 || (skip = frames_to_skip(c, &f->stack)) < 0)
-        return NULL;
-    while (skip-- > 0)
-        if (unw_step(&c) <= 0)
-            return NULL;
-    if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || unw_get_reg(&c, UNW_REG_SP, &sp) < 0)
-        return NULL;
-    if (tether__arch_in_trampoline(ip)) {
-        *err = 0; /* nothing above the frames passed over */
-        return NULL;
+/* The caller of a refusing frame: where the unwind may start. */
+static void take_caller(struct plan_walk *w, const struct tether_frame *fr)
+{
+    static const int saved[] = {TETHER_REG_RBX, TETHER_REG_RBP, TETHER_REG_R12,
+                                TETHER_REG_R13, TETHER_REG_R14, TETHER_REG_R15};
+
+    memset(w->caller, 0, sizeof w->caller);
+    for (size_t i = 0; i < sizeof saved / sizeof saved[0]; i++)
+        w->caller[saved[i]] = (uint64_t)_Unwind_GetGR(fr->ctx, saved[i]);
+    w->caller[TETHER_REG_RIP] = fr->ip; /* a return address */
+    w->caller[TETHER_REG_RSP] = fr->sp;
+}
+
+static int plan_frame(const struct tether_frame *fr, void *p)
+{
+    struct plan_walk *w = p;
+    unsigned slot = (unsigned)(fr->pc >> 1) % 64;
+    int verdict, has_table;
+
+    if (w->want_caller) {
+        take_caller(w, fr);
+        w->want_caller = 0;
     }
-    /* The caller's frame must lie on the fiber's stack, with room below. */
-    if (sp < (uintptr_t)f->stack.base + 256 ||
-        sp >= (uintptr_t)tether__stack_hi(&f->stack))
-        return NULL;
-    for (size_t i = 0; i < sizeof saved / sizeof saved[0]; i++) {
-        if (unw_get_reg(&c, saved[i].unw, &v) < 0)
-            return NULL;
-        regs[saved[i].reg] = v;
+    if (w->seen[slot].pc == fr->pc && !fr->exact) {
+        verdict = w->seen[slot].verdict;
+        has_table = w->seen[slot].has_table;
+    } else {
+        verdict = judge(fr, &has_table);
+        w->seen[slot].pc = fr->exact ? 0 : fr->pc;
+        w->seen[slot].verdict = (signed char)verdict;
+        w->seen[slot].has_table = (signed char)has_table;
     }
-    *err = 0;
-    return tether__arch_unwind_frame(sp, ip, regs, f->dead_ctl);
+    w->skip_lost += has_table || fr->exact;
+    w->pass_lost += verdict == FRAME_PASSED_BY;
+    if (verdict == FRAME_REFUSES) {
+        w->refusing = 1;
+        w->skip_at_refusing = w->skip_lost;
+        w->pass_at_refusing = w->pass_lost;
+        w->want_caller = 1;
+    }
+    return 0;
+}
+
+int tether__unwind_plan(tether_fiber *f, struct tether_unwind_start *st)
+{
+    uintptr_t lo = (uintptr_t)f->stack.base, hi = (uintptr_t)f->record + 1;
+    struct plan_walk pw, *w = &pw;
+    int how;
+
+    memset(w, 0, sizeof *w);
+    if (f->stopped_by_signal) {
+        memcpy(st->regs, f->dead_regs, sizeof st->regs);
+        st->exact = tether__fault_walk_start(
+            st->regs, f->stop == TETHER_FAULTED ? f->fault.signo : 0,
+            f->fault.addr, lo, hi);
+    } else {
+        tether__arch_suspended_regs(f->sp, st->regs);
+        st->exact = 0;
+    }
+    how = tether__walk(st->regs, st->exact, lo, hi, plan_frame, w);
+    if (how != WALK_BOTTOM) {
+        /* A frame without unwind tables, or a broken chain: nothing can run. */
+        st->passed_over = w->skip_lost;
+        return st->how = START_NONE;
+    }
+    if (!w->refusing) {
+        st->passed_over = w->pass_lost;
+        st->below = (uintptr_t)st->regs[TETHER_REG_RSP] - TETHER_ARCH_RED_ZONE;
+        /* A fiber stopped in a switch is resumed right there. */
+        return st->how = f->stopped_by_signal ? START_FRAME : START_HERE;
+    }
+    st->passed_over = w->skip_at_refusing + (w->pass_lost - w->pass_at_refusing);
+    if (w->want_caller)
+        return st->how = START_NOTHING; /* the refusing frame was the first */
+    memcpy(st->regs, w->caller, sizeof st->regs);
+    st->exact = 0;
+    st->below = (uintptr_t)st->regs[TETHER_REG_RSP] - 16; /* the frames below it are dead */
+    return st->how = START_FRAME;
 }

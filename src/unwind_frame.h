@@ -1,16 +1,31 @@
-/* The synthetic frame from which a fiber stopped by a signal is unwound. */
+/* Where the unwind of a stopped fiber starts (unwind_frame.c). */
 #ifndef TETHER_UNWIND_FRAME_H
 #define TETHER_UNWIND_FRAME_H
 
+#include <stdint.h>
+
 #include "fiber_impl.h"
 
+enum {
+    START_HERE = 1,    /* where it stopped: a fiber stopped in a switch */
+    START_FRAME = 2,   /* at a register-block frame for `regs`, below `below` */
+    START_NOTHING = 3, /* nothing: every frame left is passed over */
+    START_NONE = 4,    /* it cannot be unwound: a frame without unwind
+                          tables, or a broken chain */
+};
+
+struct tether_unwind_start {
+    int how;
+    uint64_t regs[TETHER_NREGS]; /* START_FRAME: the frame to start from */
+    int exact;                   /* its rip is exact (else a return address) */
+    uintptr_t below;             /* its frame is built below this address */
+    int passed_over;             /* frames whose cleanups will not run */
+};
+
 /*
- * Steps over the frame the signal interrupted (with libunwind, from the
- * registers saved at the signal) and builds the synthetic frame below
- * its caller. Returns the suspended block to resume, or NULL with *err:
- * 0 if nothing is left to unwind (the interrupted frame was the fiber's
- * first), -ENOTRECOVERABLE if the frame could not be stepped over.
+ * Walks a stopped fiber's frames and says where its unwind starts.
+ * Reads only; returns st->how.
  */
-void *tether__unwind_frame(tether_fiber *f, int *err);
+int tether__unwind_plan(tether_fiber *f, struct tether_unwind_start *st);
 
 #endif

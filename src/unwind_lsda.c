@@ -1,17 +1,21 @@
 /*
- * Would a C++ frame's personality let an unwind pass this pc?
+ * What a frame's call-site table says of a pc.
  *
- * __gxx_personality_v0 calls std::terminate when an exception comes out
- * of a call that its function's call-site table does not list: a call
- * the compiler proved cannot throw (a leaf function that faulted is
- * often one), or any call inside a noexcept function. It also ends in
- * std::terminate (by way of std::unexpected) when a foreign exception,
- * such as tether's, meets a dynamic exception specification (C++03
- * `throw()`): a negative filter in the call's action chain. An unwind
- * started below such a frame kills the process, so unwind_frame.c starts
- * above the outermost one. This file reads the call-site table and the
- * action table (the LSDA, in .gcc_except_table) to tell.
+ * __gxx_personality_v0 calls std::terminate when an exception (tether's
+ * unwind included) comes out of a call that its function's call-site
+ * table does not list: a call the compiler proved cannot throw (a leaf
+ * function that faulted is often one), or a faulting instruction in a
+ * function not built with -fnon-call-exceptions. It also ends in
+ * std::terminate when the unwind meets an empty exception specification
+ * (C++03 `throw()`; g++ encodes some noexcept functions the same way).
+ * An unwind that reached such a frame would kill the process, so
+ * unwind_frame.c starts above the outermost one, and counts the frames
+ * passed over. C frames (__gcc_personality_v0) let the unwind through a
+ * call they do not list, without running their cleanups. This file
+ * reads the call-site table and the action table (the LSDA, in
+ * .gcc_except_table) to tell.
  */
+#include <stddef.h>
 #include <stdint.h>
 
 #include "unwind_lsda.h"
@@ -68,15 +72,25 @@ static int read_value(const uint8_t **p, uint8_t enc, uint64_t *v)
     }
 }
 
-/* Does the action chain starting at `a` hold an exception specification? */
-static int has_exception_spec(const uint8_t *a)
+/*
+ * Does the action chain starting at `a` hold an empty exception
+ * specification (throw(), or how g++ encodes noexcept)? Its list of
+ * types, at ttype - filter - 1, starts with the 0 that ends it.
+ */
+static int has_empty_spec(const uint8_t *a, const uint8_t *ttype)
 {
     for (int n = 0; n < 256; n++) { /* chains are short; a bound for safety */
-        const uint8_t *disp_at;
-        int64_t disp;
+        const uint8_t *disp_at, *list;
+        int64_t filter, disp;
 
-        if (sleb(&a) < 0)
-            return 1;
+        filter = sleb(&a);
+        if (filter < 0) {
+            if (!ttype)
+                return 1; /* a spec without a type table: nothing it allows */
+            list = ttype - filter - 1;
+            if (uleb(&list) == 0)
+                return 1;
+        }
         disp_at = a;
         disp = sleb(&a);
         if (disp == 0)
@@ -86,18 +100,20 @@ static int has_exception_spec(const uint8_t *a)
     return 0;
 }
 
-int tether__lsda_refuses(const void *lsda, uintptr_t func_start, uintptr_t ip)
+int tether__lsda_call_site(const void *lsda, uintptr_t func_start, uintptr_t ip)
 {
-    const uint8_t *p = lsda, *end, *actions;
+    const uint8_t *p = lsda, *end, *actions, *ttype = NULL;
     uint8_t cs_enc;
     uint64_t cs_len;
 
     if (!p)
-        return 0; /* no table: nothing to run, nothing to refuse */
+        return LSDA_NOTHING; /* no table: nothing to run, nothing to refuse */
     if (*p++ != DW_EH_PE_omit)
-        return 0; /* a landing-pad base of its own: not what gcc emits; trust it */
-    if (*p++ != DW_EH_PE_omit)
-        (void)uleb(&p); /* the type table's offset */
+        return LSDA_CLEANUP; /* a landing-pad base of its own: not what compilers emit; trust it */
+    if (*p++ != DW_EH_PE_omit) {
+        uint64_t off = uleb(&p);
+        ttype = p + off; /* the type table's end: entries are indexed backwards */
+    }
     cs_enc = *p++;
     cs_len = uleb(&p);
     end = p + cs_len;
@@ -106,12 +122,15 @@ int tether__lsda_refuses(const void *lsda, uintptr_t func_start, uintptr_t ip)
         uint64_t start, len, lp, action;
         if (read_value(&p, cs_enc, &start) || read_value(&p, cs_enc, &len) ||
             read_value(&p, cs_enc, &lp))
-            return 0; /* an encoding we do not read: trust it */
+            return LSDA_CLEANUP; /* an encoding we do not read: trust it */
         action = uleb(&p);
         if (ip < func_start + start)
-            return 1; /* sorted: we are past it, it is not listed */
-        if (ip < func_start + start + len)
-            return action != 0 && has_exception_spec(actions + action - 1);
+            return LSDA_NOT_LISTED; /* sorted: we are past it */
+        if (ip < func_start + start + len) {
+            if (action != 0 && has_empty_spec(actions + action - 1, ttype))
+                return LSDA_NO_THROW;
+            return lp ? LSDA_CLEANUP : LSDA_NOTHING;
+        }
     }
-    return 1;
+    return LSDA_NOT_LISTED;
 }

@@ -57,6 +57,22 @@ struct Guard {
     }
 };
 
+/* How many times the fiber's last unwind was swallowed and raised again. */
+static int swallowed(tether_fiber *f)
+{
+    tether_unwind_report r;
+    ck_assert_int_eq(tether_fiber_unwind_report(f, &r), 0);
+    return r.swallowed;
+}
+
+/* What the fiber's last unwind passed over. */
+static int passed_over(tether_fiber *f)
+{
+    tether_unwind_report r;
+    ck_assert_int_eq(tether_fiber_unwind_report(f, &r), 0);
+    return r.passed_over;
+}
+
 static void expect_order(const int *want, int n)
 {
     ck_assert_int_eq(norder, n);
@@ -254,12 +270,15 @@ static void nested_segments(int how, int expect_state)
     stop_how = how;
     ck_assert_int_eq(tether_fiber_resume(f, nullptr, &out), expect_state);
     ck_assert_int_eq(norder, 0); /* nothing ran yet: the host decides */
-    ck_assert_int_eq(tether_fiber_unwind(f), 0);
     /*
      * Innermost first, every level with its values intact. A fault is
-     * taken in fault_*(), whose own frame is passed over; stop_here and
-     * every level above it run.
+     * taken in fault_*(), whose own frame is passed over (its faulting
+     * instruction is not in its call-site table: the host is told, 1);
+     * stop_here and every level above it run. A termination stopped at
+     * a call: nothing is passed over.
      */
+    ck_assert_int_eq(tether_fiber_unwind(f), how == 0 ? 0 : 1);
+    ck_assert_int_eq(passed_over(f), how == 0 ? 0 : 1);
     static const int want[] = {5, 4, 3, 2, 1};
     expect_order(want, 5);
     ck_assert_int_eq(tether_fiber_state(f), expect_state);
@@ -313,7 +332,13 @@ START_TEST(test_nothrow_leaf_fault)
     tether_fiber *f = make_fiber(leaf_guest, nullptr);
     reset();
     ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
-    ck_assert_int_eq(tether_fiber_unwind(f), 0);
+    /*
+     * calls_leaf, with a Guard live, is passed over, and so is
+     * nothrow_leaf if the fault is taken there (g++ may move the load
+     * into calls_leaf): the host is told.
+     */
+    int r = tether_fiber_unwind(f);
+    ck_assert_msg(r == 1 || r == 2, "unwind returned %d", r);
     static const int want[] = {1}; /* not 2: calls_leaf is passed over */
     expect_order(want, 1);
     tether_fiber_destroy(f);
@@ -348,8 +373,8 @@ START_TEST(test_unwind_after_deadline)
     ck_assert_int_eq(tether_fiber_resume_for(f, nullptr, &out, 20 * 1000000ull),
                      TETHER_TERMINATED);
     ck_assert_ptr_eq(out, TETHER_DEADLINE_EXCEEDED);
-    ck_assert_int_eq(tether_fiber_unwind(f), 0);
-    /* spin_forever was interrupted: its own guard is passed over. */
+    /* spin_forever was interrupted: its own guard is passed over, and said so. */
+    ck_assert_int_eq(tether_fiber_unwind(f), 1);
     static const int want[] = {1};
     expect_order(want, 1);
     tether_fiber_destroy(f);
@@ -416,7 +441,8 @@ START_TEST(test_catch_all_swallows)
          * Each time round the loop the unwind is swallowed, and raised
          * again at the next yield; the host is told how many times.
          */
-        ck_assert_int_eq(tether_fiber_unwind(f), times);
+        ck_assert_int_eq(tether_fiber_unwind(f), 0); /* nothing passed over */
+        ck_assert_int_eq(swallowed(f), times);
         ck_assert_int_eq(after_swallow, times);
         ck_assert_int_eq(norder, times + 1); /* each b, then a */
         ck_assert_int_eq(order[0], 2);
@@ -445,7 +471,8 @@ START_TEST(test_swallow_then_return)
     reset();
     after_swallow = 0;
     tether_fiber_resume(f, nullptr, nullptr);
-    ck_assert_int_eq(tether_fiber_unwind(f), 1);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0);
+    ck_assert_int_eq(swallowed(f), 1);
     ck_assert_int_eq(after_swallow, 1);
     static const int want[] = {2, 1};
     expect_order(want, 2);
@@ -554,7 +581,8 @@ START_TEST(test_swallow_with_exception_ptr)
     after_swallow = 0;
     tether_fiber_resume(f, nullptr, nullptr);
     /* Swallowed at each turn of the loop, raised again at each yield. */
-    ck_assert_int_eq(tether_fiber_unwind(f), 10);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0);
+    ck_assert_int_eq(swallowed(f), 10);
     ck_assert_int_eq(after_swallow, 10);
     ck_assert_int_eq(last_destroyed, 1);
     kept = nullptr;
@@ -667,14 +695,19 @@ static void overflow_then_unwind(unsigned flags)
         ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
         ck_assert_int_eq(tether_fiber_fault(f)->kind, TETHER_FAULT_STACK_OVERFLOW);
         ck_assert_int_gt(depth_reached, 50);
-        ck_assert_int_eq(tether_fiber_unwind(f), 0);
+        int r = tether_fiber_unwind(f);
         /*
-         * Every level's guard ran but the one in the frame that faulted
-         * (it is passed over), innermost first; order[] keeps 256.
+         * Every level's guard ran, innermost first (order[] keeps 256),
+         * but perhaps the one in the frame that faulted: the fault may
+         * hit the call to the next level (covered: its guard runs), or
+         * the next level's prologue (not covered: that frame is passed
+         * over, and said so, though its guard was not built yet).
          */
         destructors = unwinding_seen;
-        ck_assert_msg(destructors == depth_reached - 1 || destructors == depth_reached,
-                      "%d destructors for depth %d", destructors, depth_reached);
+        ck_assert_msg(r == 0 || r == 1, "unwind returned %d", r);
+        ck_assert_msg(destructors <= depth_reached && destructors >= depth_reached - r,
+                      "%d destructors for depth %d, %d passed over", destructors,
+                      depth_reached, r);
         ck_assert_int_eq(last_destroyed, 0); /* the outermost, last */
         ck_assert_int_eq(tether_fiber_destroy(f), 0);
     }
@@ -742,8 +775,9 @@ START_TEST(test_deep_overflow_unwinds)
     reset();
     ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
     ck_assert_int_gt(depth_reached, 10000);
-    ck_assert_int_eq(tether_fiber_unwind(f), 0);
-    ck_assert_msg(unwinding_seen >= depth_reached - 1, "%d destructors for depth %d",
+    int r = tether_fiber_unwind(f);
+    ck_assert_msg(r == 0 || r == 1, "unwind returned %d", r);
+    ck_assert_msg(unwinding_seen >= depth_reached - r, "%d destructors for depth %d",
                   unwinding_seen, depth_reached);
     ck_assert_int_eq(last_destroyed, 0);
     tether_fiber_destroy(f);
@@ -857,7 +891,7 @@ static void fault_and_unwind(int n)
         reset();
         ck_assert_int_eq(tether_fiber_create(&f, guest_entry, nullptr, &o), 0);
         ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
-        ck_assert_int_eq(tether_fiber_unwind(f), 0);
+        ck_assert_int_eq(tether_fiber_unwind(f), 1); /* the faulting frame */
         ck_assert_int_eq(norder, 5);
         tether_fiber_destroy(f);
     }

@@ -21,15 +21,25 @@
  * without unwind tables (C without -fexceptions has tables but no
  * cleanups) is passed through without running anything.
  *
- * What does not run: the frame that was interrupted by a fault or by a
- * kill signal. A faulting instruction is not a call site, and C++ (or C
- * cleanup) code has no cleanup entry for it unless it was built with
- * -fnon-call-exceptions, so its personality would call std::terminate.
- * tether steps over that one frame (with libunwind) and starts the
- * unwind at its caller: the destructors of objects local to the
- * faulting function itself do not run; those of every caller do. A
- * fiber stopped by a yield or by tether_terminate() has no such frame:
- * everything runs.
+ * What does not run, and how the host learns of it. A frame's cleanups
+ * can run only if its call-site table covers the pc where the frame
+ * stopped. A frame interrupted by a fault or a kill stopped at an
+ * ordinary instruction, which the table covers only in code built with
+ * -fnon-call-exceptions (then its cleanups run too: the unwind starts
+ * in the faulting frame, at exactly that pc). A C++ frame whose table
+ * does not cover its pc (the faulting frame otherwise; a caller whose
+ * call the compiler proved cannot throw, so left out of the table; a
+ * frame inside an empty exception specification) would make libstdc++
+ * call std::terminate: the unwind starts above the outermost such frame,
+ * and it and the frames below it are passed over. A C frame built with
+ * -fexceptions lets the unwind through without its cleanups in the same
+ * case. tether_fiber_unwind() returns how many frames were passed over
+ * (frames with cleanup tables whose cleanups did not run): 0 means every
+ * cleanup on the stack ran. A host that gets more than 0 knows the
+ * guest's state may be poisoned (a mutex left locked, a file left open)
+ * and can quarantine it. A fiber stopped by a yield or by
+ * tether_terminate() stopped at calls: everything runs, unless it
+ * stopped inside a noexcept function.
  *
  * catch (...) catches the unwind like any other exception, and must end
  * with `throw;`. Code that must tell the unwind apart catches
@@ -44,8 +54,8 @@
  * A catch block that swallows the unwind does not bring the fiber back
  * to life: the next time it enters tether (a yield, a return, a
  * terminate, a host call bracket, any tether function) the unwind is
- * raised again from there, and tether_fiber_unwind() reports how many
- * times that happened. A fiber being unwound cannot yield or terminate
+ * raised again from there, and tether_fiber_unwind_report() says how
+ * many times that happened. A fiber being unwound cannot yield or terminate
  * (those return -ECANCELED), and kills do not interrupt its unwind.
  *
  * Exceptions that escape. A C++ exception that the guest throws and
@@ -101,19 +111,39 @@ TETHER_BEGIN_DECLS
  * or was terminated, then leaves it with no frames: a YIELDED fiber
  * becomes TERMINATED, a FAULTED or TERMINATED one stays so. A fiber with
  * no frames (READY, RETURNED, already unwound) is left alone. Returns:
- *    0 or more  every frame was unwound; the number is how many times
- *               guest code swallowed the unwind and had it raised again
+ *    0          every cleanup on the stack ran
+ *    1 or more  the unwind ran, but passed over that many frames whose
+ *               cleanups could not run (see above)
  *   -EINVAL     f is NULL
  *   -EBUSY      f is running (-EDEADLK: it is the caller or hosts it)
  *   -EFAULT     a cleanup faulted; the frames above it were abandoned.
  *               The fiber is FAULTED and tether_fiber_fault() describes
- *               the cleanup's fault
- *   -ENOTRECOVERABLE  the frame that was interrupted has no unwind
- *               information to step over; nothing ran
+ *               the cleanup's fault. Also: after a stack overflow, no
+ *               room to start the unwind (a one-page guard); nothing ran
+ *   -ENOTRECOVERABLE  a frame on the way has no unwind tables (code
+ *               generated at run time without them, a wild pc) or the
+ *               stack is corrupt: nothing ran from there on
  *   -ENOMEM     the thread's alternate signal stack could not be mapped
  * In every case the fiber's frames are gone afterwards.
  */
 TETHER_API int tether_fiber_unwind(tether_fiber *f);
+
+/* What the last unwind of a fiber did. */
+typedef struct tether_unwind_report {
+    int result;      /* what it returned (or would have, for the unwind
+                        that tether_fiber_reset() or destroy runs) */
+    int passed_over; /* frames whose cleanups could not run */
+    int swallowed;   /* times guest code swallowed the unwind (a catch
+                        (...) without `throw;`) and had it raised again */
+    int reserved[5]; /* zero; room to grow without breaking the ABI */
+} tether_unwind_report;
+
+/*
+ * Fills *out with what the fiber's last unwind did (all zero if it was
+ * never unwound). Returns 0, or -EINVAL for NULL.
+ */
+TETHER_API int tether_fiber_unwind_report(const tether_fiber *f,
+                                          tether_unwind_report *out);
 
 /* 1 if the calling fiber is being unwound, else 0. */
 TETHER_API int tether_unwinding(void);
