@@ -263,7 +263,8 @@ int tether_yield(void *out, void **in)
 
     if (!f)
         return -EPERM;
-    tether__unwind_checkpoint(f, 0);
+    /* Strict: a catch block handling the unwind may yield, and must get -ECANCELED. */
+    tether__unwind_checkpoint(f, 1);
     if (f->unwinding)
         return -ECANCELED; /* a cleanup may not suspend the unwind */
     tether__kill_checkpoint(f);

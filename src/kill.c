@@ -63,7 +63,7 @@ int tether_terminate(void *details)
 
     if (!f)
         return -EPERM;
-    tether__unwind_checkpoint(f, 0);
+    tether__unwind_checkpoint(f, 1); /* strict: see tether_yield */
     if (f->unwinding)
         return -ECANCELED; /* it is being unwound already */
     tether__switch_out(f, TETHER_TERMINATED, details);

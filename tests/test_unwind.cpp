@@ -481,6 +481,46 @@ START_TEST(test_swallow_then_return)
 }
 END_TEST
 
+/*
+ * Issue 8.4: a catch (...) that is handling the unwind, and will rethrow
+ * it, may call tether_yield or tether_terminate (logging code does):
+ * they return -ECANCELED, the rest of the block runs, and nothing was
+ * swallowed.
+ */
+static int yield_in_catch, terminate_in_catch, block_finished;
+
+NOIPA static void *yields_in_catch(void *, void *)
+{
+    Guard a(1);
+    try {
+        Guard b(2);
+        tether_yield(nullptr, nullptr);
+    } catch (...) {
+        yield_in_catch = tether_yield(nullptr, nullptr);
+        terminate_in_catch = tether_terminate(nullptr);
+        block_finished = 1;
+        throw;
+    }
+    return nullptr;
+}
+
+START_TEST(test_yield_in_catch_handling_unwind)
+{
+    tether_fiber *f = make_fiber(yields_in_catch, nullptr);
+    reset();
+    yield_in_catch = terminate_in_catch = block_finished = 0;
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_YIELDED);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0);
+    ck_assert_int_eq(yield_in_catch, -ECANCELED);
+    ck_assert_int_eq(terminate_in_catch, -ECANCELED);
+    ck_assert_int_eq(block_finished, 1);
+    ck_assert_int_eq(swallowed(f), 0);
+    static const int want[] = {2, 1};
+    expect_order(want, 2);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
 /* The unwind is an abi::__forced_unwind, as glibc's cancellation is. */
 NOIPA static void *catches_forced_unwind(void *, void *)
 {
@@ -929,6 +969,7 @@ int main()
     tcase_add_test(tc, test_catch_all_swallows);
     tcase_add_test(tc, test_swallow_then_return);
     tcase_add_test(tc, test_recognised_as_forced_unwind);
+    tcase_add_test(tc, test_yield_in_catch_handling_unwind);
     tcase_add_test(tc, test_unwind_inside_catch_blocks);
     tcase_add_test(tc, test_swallow_with_exception_ptr);
     tcase_add_test(tc, test_unwind_replaced_by_catch);
