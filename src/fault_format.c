@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <tether/fault.h>
@@ -97,6 +98,7 @@ static char *symbol(void *addr, char *name, size_t len)
     unw_word_t off = 0;
     Dl_info di;
 
+    memset(&di, 0, sizeof di);
     if (dladdr(addr, &di) && di.dli_sname && di.dli_saddr) {
         snprintf(name, len, "%s", di.dli_sname);
         return di.dli_saddr;
@@ -108,24 +110,51 @@ static char *symbol(void *addr, char *name, size_t len)
     return NULL;
 }
 
+/*
+ * A C++ name, demangled, if libstdc++ (which has the demangler) is in
+ * the process; otherwise, or for a C name, as it is. The result is
+ * written into name.
+ */
+static void demangle(char *name, size_t len)
+{
+    char *(*dem)(const char *, char *, size_t *, int *);
+    char *plain;
+    int status = -1;
+
+    if (name[0] != '_' || name[1] != 'Z')
+        return;
+    dem = (char *(*)(const char *, char *, size_t *, int *))dlsym(RTLD_DEFAULT,
+                                                                 "__cxa_demangle");
+    if (!dem || !(plain = dem(name, NULL, NULL, &status)))
+        return;
+    if (status == 0)
+        snprintf(name, len, "%s", plain);
+    free(plain);
+}
+
 static void put_frame(struct out *o, int i, void *pc)
 {
     /* A return address may sit just past its function: look up pc - 1. */
     void *look = i == 0 ? pc : (char *)pc - 1;
     const char *module = "?";
-    char name[128], *start;
+    char name[256], *start;
     Dl_info di;
+    int found;
 
-    if (dladdr(look, &di) && di.dli_fname)
+    memset(&di, 0, sizeof di);
+    found = dladdr(look, &di) != 0;
+    if (found && di.dli_fname)
         module = di.dli_fname;
-    if ((start = symbol(look, name, sizeof name)) != NULL)
+    if ((start = symbol(look, name, sizeof name)) != NULL) {
+        demangle(name, sizeof name);
         put(o, "  #%-2d %p %s+%#lx (%s)\n", i, pc, name,
             (unsigned long)((char *)pc - start), module);
-    else if (di.dli_fbase)
+    } else if (found && di.dli_fbase) {
         put(o, "  #%-2d %p %s+%#lx\n", i, pc, module,
             (unsigned long)((char *)pc - (char *)di.dli_fbase));
-    else
-        put(o, "  #%-2d %p ?\n", i, pc);
+    } else {
+        put(o, "  #%-2d %p ? (no module)\n", i, pc); /* a wild pc */
+    }
 }
 
 static int format(const tether_fault *f, char *buf, size_t len)

@@ -312,6 +312,52 @@ START_TEST(test_unwind_at_the_edge_of_a_small_guard)
 }
 END_TEST
 
+/* ------------------------------------------------ a wild function pointer */
+
+static void (*volatile wild)(void) = (void (*)(void))(uintptr_t)0x10;
+
+OPAQUE void calls_wild(void)
+{
+    wild();
+    sink = 1;
+}
+
+static void *calls_wild_entry(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    calls_wild();
+    return NULL;
+}
+
+/*
+ * Issue 8.5: a guest calls through a wild pointer. The report names no
+ * module for the wild pc (and reads nothing dladdr did not fill in),
+ * names its caller next (the call left its return address on top of the
+ * stack), and stops at the fiber's bottom frame: no host frame.
+ */
+START_TEST(test_report_of_a_wild_call)
+{
+    tether_fiber *f = make_fiber(calls_wild_entry, NULL);
+    const tether_fault *r;
+    char buf[4096];
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_FAULTED);
+    r = tether_fiber_fault(f);
+    ck_assert_ptr_eq(r->pc, (void *)0x10);
+    ck_assert_int_ge(r->nframes, 3); /* the wild pc, calls_wild, the entry */
+    ck_assert_int_gt(tether_fault_format(r, buf, sizeof buf), 0);
+    ck_assert_msg(strstr(buf, "#0  0x10 ? (no module)") != NULL, "%s", buf);
+    ck_assert_msg(strstr(buf, "#1 ") && strstr(strstr(buf, "#1 "), "calls_wild+"), "%s", buf);
+    ck_assert_msg(strstr(buf, "calls_wild_entry+") != NULL, "%s", buf);
+    /* tether__fiber_main is the last line: the fiber's own bottom, no host */
+    ck_assert_msg(strstr(buf, "tether_fiber_resume") == NULL, "%s", buf);
+    ck_assert_msg(strstr(buf, "test_report_of_a_wild_call") == NULL, "%s", buf);
+    /* The caller is where the unwind starts: it can be unwound. */
+    ck_assert_int_ge(tether_fiber_unwind(f), 0);
+    ck_assert_int_eq(tether_fiber_destroy(f), 0);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
     Suite *s = suite_create("hostile");
@@ -324,6 +370,10 @@ static Suite *hostile_suite(void)
     tcase_add_test(tc, test_unwind_after_overflow_two_page_guard);
     tcase_add_test(tc, test_unwind_after_overflow_small_guards);
     tcase_add_test(tc, test_unwind_at_the_edge_of_a_small_guard);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("reports");
+    tcase_add_test(tc, test_report_of_a_wild_call);
     suite_add_tcase(s, tc);
     return s;
 }

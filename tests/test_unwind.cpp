@@ -297,6 +297,21 @@ START_TEST(test_nested_segments_segv)
 }
 END_TEST
 
+/* Issue 8.11: reports name C++ functions as people write them. */
+START_TEST(test_report_demangles)
+{
+    tether_fiber *f = make_fiber(guest_entry, nullptr);
+    char buf[4096];
+    stop_how = 1;
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
+    ck_assert_int_gt(tether_fault_format(tether_fiber_fault(f), buf, sizeof buf), 0);
+    ck_assert_msg(strstr(buf, " fault_segv()+") != nullptr, "%s", buf);
+    ck_assert_msg(strstr(buf, " guest_level2()+") != nullptr, "%s", buf);
+    ck_assert_msg(strstr(buf, "_ZL") == nullptr, "%s", buf);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
 START_TEST(test_nested_segments_fpe)
 {
     nested_segments(2, TETHER_FAULTED);
@@ -960,6 +975,7 @@ int main()
     tcase_add_test(tc, test_nested_segments_terminate);
     tcase_add_test(tc, test_nested_segments_segv);
     tcase_add_test(tc, test_nested_segments_fpe);
+    tcase_add_test(tc, test_report_demangles);
     tcase_add_test(tc, test_nothrow_leaf_fault);
     tcase_add_test(tc, test_unwind_after_deadline);
     suite_add_tcase(s, tc);
