@@ -408,4 +408,33 @@ tether__arch_walk:
         .cfi_endproc
         .size   tether__arch_walk, . - tether__arch_walk
 
+/*
+ * void tether__arch_call_on_stack(void *top, void (*fn)(void *), void *arg)
+ *
+ * Calls fn(arg) with the stack pointer at `top` (rounded down to 16),
+ * then comes back to the caller's stack. rbp keeps the way back, and the
+ * CFI follows it, so unwinders walk from fn into our caller.
+ */
+        .globl  tether__arch_call_on_stack
+        .hidden tether__arch_call_on_stack
+        .type   tether__arch_call_on_stack, @function
+        .p2align 4
+tether__arch_call_on_stack:
+        .cfi_startproc
+        pushq   %rbp
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %rbp, 0
+        movq    %rsp, %rbp
+        .cfi_def_cfa_register %rbp      /* CFA = rbp + 16 from here on */
+        andq    $-16, %rdi
+        movq    %rdi, %rsp              /* the other stack */
+        movq    %rdx, %rdi
+        call    *%rsi
+        movq    %rbp, %rsp              /* back */
+        popq    %rbp
+        .cfi_def_cfa %rsp, 8
+        ret
+        .cfi_endproc
+        .size   tether__arch_call_on_stack, . - tether__arch_call_on_stack
+
         .section .note.GNU-stack, "", @progbits

@@ -108,6 +108,9 @@ void tether__fiber_landing(void);
  */
 void *tether__arch_ctx_init(void *top, struct tether_fiber *f, void **record);
 
+/* Calls fn(arg) on another stack, whose top is `top`, and returns. */
+void tether__arch_call_on_stack(void *top, void (*fn)(void *), void *arg);
+
 /*
  * Lays out, just below `below`, a register block holding `regs` and under
  * it a suspended block that resumes in the register-block frame (exact:

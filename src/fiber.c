@@ -203,12 +203,34 @@ run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
     return publish(f, f->stop, v, out);
 }
 
+/*
+ * A resume from a signal handler running on the alternate signal stack:
+ * the fiber runs with a spare one registered (altstack.c).
+ */
+static __attribute__((noinline)) int resume_on_spare(struct tether_thread *t,
+                                                     tether_fiber *f, void *in,
+                                                     void **out)
+{
+    stack_t prev;
+    int err = tether__altstack_push(t, &prev);
+
+    if (err)
+        return err;
+    err = tether__resume(f, in, out);
+    tether__altstack_pop(&tether__thread, &prev);
+    return err;
+}
+
 static inline __attribute__((always_inline)) int
 resume(tether_fiber *f, void *in, void **out)
 {
+    struct tether_thread *t = &tether__thread;
+
     if (!f)
         return -EINVAL;
-    return tether__resume_end(f, run(&tether__thread, f, in, out));
+    if (tether__altstack_in_use(&t->alt))
+        return resume_on_spare(t, f, in, out);
+    return tether__resume_end(f, run(t, f, in, out));
 }
 
 int tether__resume(tether_fiber *f, void *in, void **out)

@@ -7,6 +7,8 @@
 #include <time.h>
 #include <tether/fiber.h>
 
+#include "altstack.h"
+
 struct tether_deadline;
 
 struct tether_thread {
@@ -24,10 +26,8 @@ struct tether_thread {
     timer_t timer;
     int has_timer;
 
-    /* The alternate signal stack tether mapped for this thread, if any. */
-    void *altstack;
-    size_t altstack_len;
-    stack_t old_altstack;
+    /* Its alternate signal stacks (altstack.c). */
+    struct tether_altstacks alt;
 };
 
 /*

@@ -262,7 +262,16 @@ int tether__unwind(tether_fiber *f, int keep_record)
     struct tether_unwind_start start;
     uint64_t w = atomic_load(&f->state);
     int st = tether__state_of(w), err = 0;
+    stack_t prev;
 
+    if (tether__altstack_in_use(&t->alt)) {
+        /* From a handler on the alternate stack: see fiber.c's resume_on_spare. */
+        if ((err = tether__altstack_push(t, &prev)) != 0)
+            return err;
+        err = tether__unwind(f, keep_record);
+        tether__altstack_pop(&tether__thread, &prev);
+        return err;
+    }
     if (st == TETHER_RUNNING)
         return tether__hosts_caller(f) ? -EDEADLK : -EBUSY;
     if (!f->has_frames)

@@ -358,6 +358,122 @@ START_TEST(test_report_of_a_wild_call)
 }
 END_TEST
 
+/* ---------------------------------- resumed from a handler on the altstack */
+
+static volatile char *volatile null_ptr;
+
+static void *faults(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    sink = *null_ptr;
+    return NULL;
+}
+
+static void *noop(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    return NULL;
+}
+
+static volatile int handler_saw, handler_canary_ok, nested_saw, on_altstack;
+
+static int running_on_altstack(void)
+{
+    stack_t ss;
+    return sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
+}
+
+/* Resumes a faulting fiber from inside a signal handler on the alternate stack. */
+static void resume_in_handler(int sig)
+{
+    volatile uint64_t canary[32];
+    tether_fiber *f;
+    (void)sig;
+    for (int i = 0; i < 32; i++)
+        canary[i] = 0x5a5a5a5a00000000ull + (uint64_t)i;
+    on_altstack = running_on_altstack();
+    if (tether_fiber_create(&f, faults, NULL, NULL) != 0)
+        return;
+    handler_saw = tether_fiber_resume(f, NULL, NULL);
+    tether_fiber_destroy(f);
+    handler_canary_ok = 1;
+    for (int i = 0; i < 32; i++)
+        if (canary[i] != 0x5a5a5a5a00000000ull + (uint64_t)i)
+            handler_canary_ok = 0;
+}
+
+/* A fiber that raises a signal whose handler resumes a faulting fiber, then faults. */
+static void *raises_then_faults(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    raise(SIGUSR2);
+    nested_saw = handler_saw;
+    sink = *null_ptr;
+    return NULL;
+}
+
+static void resume_nested_in_handler(int sig)
+{
+    tether_fiber *f;
+    (void)sig;
+    if (tether_fiber_create(&f, raises_then_faults, NULL, NULL) != 0)
+        return;
+    handler_saw = tether_fiber_resume(f, NULL, NULL) * 10 + handler_saw;
+    tether_fiber_destroy(f);
+}
+
+static void on_altstack_handler(int sig, void (*fn)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sa.sa_flags = SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(sig, &sa, NULL), 0);
+}
+
+/*
+ * Issue 8.3: a signal handler running on the alternate signal stack
+ * resumes a fiber that faults. The fault must not be delivered over the
+ * handler's own frames: the resume returns FAULTED in the handler, whose
+ * locals are intact, and the process goes on.
+ */
+START_TEST(test_resume_from_handler_on_altstack)
+{
+    tether_fiber *warm = make_fiber(noop, NULL);
+    ck_assert_int_eq(tether_fiber_resume(warm, NULL, NULL), TETHER_RETURNED);
+    tether_fiber_destroy(warm); /* the thread has tether's alternate stack now */
+    on_altstack_handler(SIGUSR1, resume_in_handler);
+    for (int round = 0; round < 3; round++) {
+        handler_saw = handler_canary_ok = on_altstack = 0;
+        raise(SIGUSR1);
+        ck_assert_int_eq(on_altstack, 1);
+        ck_assert_int_eq(handler_saw, TETHER_FAULTED);
+        ck_assert_int_eq(handler_canary_ok, 1);
+    }
+    ck_assert_int_eq(running_on_altstack(), 0);
+}
+END_TEST
+
+/* The same, nested: handler -> fiber -> handler -> faulting fiber; then the first faults. */
+START_TEST(test_resume_from_nested_handlers)
+{
+    tether_fiber *warm = make_fiber(noop, NULL);
+    ck_assert_int_eq(tether_fiber_resume(warm, NULL, NULL), TETHER_RETURNED);
+    tether_fiber_destroy(warm);
+    on_altstack_handler(SIGUSR1, resume_nested_in_handler);
+    on_altstack_handler(SIGUSR2, resume_in_handler);
+    handler_saw = nested_saw = handler_canary_ok = 0;
+    raise(SIGUSR1);
+    ck_assert_int_eq(nested_saw, TETHER_FAULTED);            /* the inner fiber's */
+    ck_assert_int_eq(handler_canary_ok, 1);
+    ck_assert_int_eq(handler_saw, TETHER_FAULTED * 10 + TETHER_FAULTED); /* then the outer's */
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
     Suite *s = suite_create("hostile");
@@ -370,6 +486,11 @@ static Suite *hostile_suite(void)
     tcase_add_test(tc, test_unwind_after_overflow_two_page_guard);
     tcase_add_test(tc, test_unwind_after_overflow_small_guards);
     tcase_add_test(tc, test_unwind_at_the_edge_of_a_small_guard);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("signals");
+    tcase_add_test(tc, test_resume_from_handler_on_altstack);
+    tcase_add_test(tc, test_resume_from_nested_handlers);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("reports");
