@@ -409,6 +409,62 @@ tether__arch_walk:
         .size   tether__arch_walk, . - tether__arch_walk
 
 /*
+ * tether__kill_hijack: where a host function the guest called returns
+ * when a kill landed in it (src/kill_hijack.c moved its return address
+ * here, keeping the real one in the thread-local tether__hijack_ret).
+ * Entered by that function's ret, with the guest's callee-saved
+ * registers in place and its results in rax, rdx, xmm0, xmm1. Pushes
+ * the real return address, so that from here on the stack looks as if
+ * the guest had called us, and calls tether__kill_hijacked, which ends
+ * the fiber if the kill still stands, or returns; then we return to the
+ * guest with the results intact.
+ */
+        .globl  tether__kill_hijack
+        .hidden tether__kill_hijack
+        .type   tether__kill_hijack, @function
+        .p2align 4
+        .cfi_startproc simple
+        /*
+         * Until the push, the return address is only in the thread-local:
+         * no unwinder can step from here (a kill signal landing here is
+         * ignored, as in the switch code; nothing else stops here).
+         */
+        .cfi_def_cfa %rsp, 0
+        .cfi_undefined %rip
+tether__kill_hijack:
+        movq    tether__hijack_ret@gottpoff(%rip), %rcx
+        movq    %fs:(%rcx), %rcx
+        pushq   %rcx
+        .cfi_def_cfa_offset 8           /* a call frame: CFA = rsp + 8 */
+        .cfi_offset %rip, -8            /* the guest's return address */
+        .globl  tether__kill_hijack_pushed
+        .hidden tether__kill_hijack_pushed
+tether__kill_hijack_pushed:
+        pushq   %rax
+        .cfi_adjust_cfa_offset 8
+        pushq   %rdx
+        .cfi_adjust_cfa_offset 8
+        subq    $40, %rsp               /* xmm0, xmm1; rsp 16-aligned at the call */
+        .cfi_adjust_cfa_offset 40
+        movdqu  %xmm0, (%rsp)
+        movdqu  %xmm1, 16(%rsp)
+        call    tether__kill_hijacked
+        movdqu  (%rsp), %xmm0
+        movdqu  16(%rsp), %xmm1
+        addq    $40, %rsp
+        .cfi_adjust_cfa_offset -40
+        popq    %rdx
+        .cfi_adjust_cfa_offset -8
+        popq    %rax
+        .cfi_adjust_cfa_offset -8
+        ret                             /* to the guest, where it was going */
+        .cfi_endproc
+        .globl  tether__kill_hijack_end
+        .hidden tether__kill_hijack_end
+tether__kill_hijack_end:
+        .size   tether__kill_hijack, . - tether__kill_hijack
+
+/*
  * void tether__arch_call_on_stack(void *top, void (*fn)(void *), void *arg)
  *
  * Calls fn(arg) with the stack pointer at `top` (rounded down to 16),

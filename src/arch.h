@@ -63,12 +63,23 @@ extern const char tether__ctx_yield_end[];
 extern const char tether__fiber_trampoline_end[];
 
 
+/*
+ * Where a host function the guest called returns when a kill landed in
+ * it (see src/kill_hijack.c); the real return address is in the
+ * thread-local tether__hijack_ret until the label _pushed.
+ */
+void tether__kill_hijack(void);
+extern const char tether__kill_hijack_pushed[];
+extern const char tether__kill_hijack_end[];
+
 static inline int tether__arch_in_switch(uintptr_t pc)
 {
     return (pc >= (uintptr_t)tether__ctx_resume &&
             pc < (uintptr_t)tether__ctx_resume_end) ||
            (pc >= (uintptr_t)tether__ctx_yield &&
-            pc < (uintptr_t)tether__ctx_yield_end);
+            pc < (uintptr_t)tether__ctx_yield_end) ||
+           (pc >= (uintptr_t)tether__kill_hijack &&
+            pc < (uintptr_t)tether__kill_hijack_end);
 }
 
 static inline int tether__arch_in_frame_stub(uintptr_t pc)

@@ -23,10 +23,12 @@
 #define sigev_notify_thread_id _sigev_un._tid
 #endif
 
-static int make_timer(struct tether_thread *t)
+int tether__deadline_thread_timer(struct tether_thread *t)
 {
     struct sigevent ev = { 0 };
 
+    if (t->has_timer)
+        return 0;
     ev.sigev_notify = SIGEV_THREAD_ID;
     ev.sigev_signo = TETHER_KILL_SIGNAL;
     ev.sigev_value.sival_ptr = (void *)(uintptr_t)KILL_DEADLINE_TAG;
@@ -73,6 +75,35 @@ void tether__deadline_expire(struct tether_thread *t)
     }
 }
 
+#define RETRY_FIRST_NS 50000L
+#define RETRY_MAX_NS 5000000L
+
+void tether__deadline_retry(struct tether_thread *t)
+{
+    struct itimerspec its = { 0 };
+    struct timespec now;
+    long ns;
+
+    if (!t->has_timer)
+        return; /* no timer on this thread: the next checkpoint acts */
+    ns = t->kill_retry_ns ? t->kill_retry_ns * 2 : RETRY_FIRST_NS;
+    if (ns > RETRY_MAX_NS)
+        ns = RETRY_MAX_NS;
+    t->kill_retry_ns = ns;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    its.it_value = now;
+    its.it_value.tv_nsec += ns;
+    if (its.it_value.tv_nsec >= 1000000000L) {
+        its.it_value.tv_sec++;
+        its.it_value.tv_nsec -= 1000000000L;
+    }
+    /* A pending deadline that comes sooner keeps its place. */
+    for (const struct tether_deadline *d = t->deadline; d; d = d->outer)
+        if (before(&now, &d->at) && before(&d->at, &its.it_value))
+            its.it_value = d->at;
+    timer_settime(t->timer, TIMER_ABSTIME, &its, NULL); /* async-signal-safe */
+}
+
 /* now + ns, with the seconds capped far beyond any useful limit. */
 static void deadline_at(struct timespec *at, uint64_t ns)
 {
@@ -95,7 +126,7 @@ static int timed_resume(struct tether_thread *t, tether_fiber *f, void *in,
 
     if (!t->ready && (err = tether__thread_prepare()) != 0)
         return err;
-    if (!t->has_timer && (err = make_timer(t)) != 0)
+    if ((err = tether__deadline_thread_timer(t)) != 0)
         return err;
     d.fiber = f;
     d.outer = outer;

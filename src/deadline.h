@@ -24,6 +24,26 @@ struct tether_deadline {
  */
 void tether__deadline_expire(struct tether_thread *t);
 
+/*
+ * A kill is pending on the thread's running fiber but the signal landed
+ * where it may not act, with no checkpoint to come (outside the guest's
+ * code, in a libc call that may run on and on): has the timer deliver
+ * the signal again soon, sooner than any pending deadline. The delay
+ * doubles each time, from 50 us to 5 ms, so a guest that stays out of
+ * its own code costs its thread one signal per 5 ms at most.
+ * Async-signal-safe.
+ */
+void tether__deadline_retry(struct tether_thread *t);
+
+/* The signal landed where it could act (or had nothing to do): no more retries. */
+static inline void tether__deadline_retry_done(struct tether_thread *t)
+{
+    t->kill_retry_ns = 0;
+}
+
+/* Makes the thread's timer, if it has none yet. Returns 0 or -EAGAIN. */
+int tether__deadline_thread_timer(struct tether_thread *t);
+
 /* Deletes the thread's timer (at thread exit). */
 void tether__deadline_thread_exit(struct tether_thread *t);
 

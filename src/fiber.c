@@ -330,6 +330,7 @@ static void rearm(tether_fiber *f, tether_fn fn, void *arg)
     f->arg = arg;
     f->stop = 0;
     f->has_frames = 0;
+    f->hijack_slot = 0;
     f->stopped_by_signal = 0;
     f->unwind_reraise = 0;
     f->unwind_swallowed = 0;

@@ -50,6 +50,8 @@ struct tether_fiber {
     void *_Atomic kill_details;
     uint64_t id;
     int host_depth;              /* open tether_host_enter() brackets */
+    uintptr_t hijack_slot;       /* a kill waits for a host function to return
+                                    through this slot (kill_hijack.c), or 0 */
 
     const tether_code_range *guest_code; /* sorted copy, or NULL */
     size_t guest_code_count;

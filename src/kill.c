@@ -18,6 +18,7 @@
 #include <tether/kill.h>
 
 #include "fiber_impl.h"
+#include "kill_hijack.h"
 #include "kill_signal.h"
 #include "signals.h"
 #include "thread.h"
@@ -128,8 +129,24 @@ int tether__kill_handle(siginfo_t *info, void *uc)
      * own. Every tether SIGURG therefore acts for the fiber that runs
      * now, if it has been killed. A host waits for its nested resume.
      */
-    if (f && killed(f) && interruptible(f, uc)) {
-        tether__signal_stop_fiber(f, uc, TETHER_TERMINATED, atomic_load(&f->kill_details));
+    if (!f || !killed(f) || interruptible(f, uc)) {
+        tether__deadline_retry_done(t);
+        if (f && killed(f))
+            tether__signal_stop_fiber(f, uc, TETHER_TERMINATED,
+                                      atomic_load(&f->kill_details));
+        return 1;
+    }
+    /*
+     * It may not act here. Inside a host-call bracket, or during an
+     * unwind, a checkpoint is sure to come. In a host function the guest
+     * called (a libc call outside the guest's code), it acts when that
+     * function returns to the guest (kill_hijack.c); and anywhere else
+     * (the switch code, another stack), and in case that return never
+     * comes, the signal is sent again soon.
+     */
+    if (f->host_depth == 0 && !f->unwinding) {
+        tether__kill_hijack_arm(t, f, uc);
+        tether__deadline_retry(t);
     }
     return 1;
 }

@@ -48,6 +48,8 @@ static void atfork_child(void)
     if (t->ready)
         t->tid = gettid();
     t->has_timer = 0;
+    t->kill_retry_ns = 0;
+    t->ready = 0; /* its next resume makes the timer again */
     tether__stack_pool_atfork_child();
     tether__kill_switch_atfork_child();
     tether__cxx_eh_atfork_child();
@@ -76,6 +78,12 @@ int tether__thread_prepare(void)
         return -ENOMEM;
     }
     t->tid = gettid();
+    /*
+     * The timer that delivers deadlines, and kills again when one lands
+     * where it cannot act. Without one (out of timers) kills still act
+     * at checkpoints, and a timed resume tries again and says -EAGAIN.
+     */
+    tether__deadline_thread_timer(t);
     t->ready = 1;
     return 0;
 }

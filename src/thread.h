@@ -3,6 +3,7 @@
 #define TETHER_THREAD_H
 
 #include <signal.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 #include <tether/fiber.h>
@@ -25,6 +26,7 @@ struct tether_thread {
     struct tether_deadline *volatile deadline;
     timer_t timer;
     int has_timer;
+    long kill_retry_ns;    /* a kill is being delivered again: the last delay */
 
     /* Its alternate signal stacks (altstack.c). */
     struct tether_altstacks alt;

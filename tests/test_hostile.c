@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <alloca.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -474,6 +475,123 @@ START_TEST(test_resume_from_nested_handlers)
 }
 END_TEST
 
+/* ------------------------------------------------ kills that land in libc */
+
+static volatile int churning;
+
+/* Guest code that spends nearly all its time in libc (host code). */
+GUEST_TEXT OPAQUE void *churn_in_libc(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    churning = 1;
+    for (;;) {
+        char *p = malloc(1 << 16);
+        memset(p, 1, 1 << 16);
+        free(p);
+    }
+    return NULL;
+}
+
+/* Guest code that spends all but a few instructions blocked in the kernel. */
+GUEST_TEXT OPAQUE void *sleep_in_libc(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    churning = 1;
+    for (;;)
+        usleep(1000);
+    return NULL;
+}
+
+static tether_fiber *ranged(tether_fn fn)
+{
+    static tether_code_range r;
+    tether_fiber_opts o = {.guest_code = &r, .guest_code_count = 1};
+    tether_fiber *f;
+    r.start = __start_hguest_text;
+    r.end = __stop_hguest_text;
+    ck_assert_int_eq(tether_fiber_create(&f, fn, NULL, &o), 0);
+    return f;
+}
+
+static tether_fiber *churner(void)
+{
+    return ranged(churn_in_libc);
+}
+
+/*
+ * Issue 8.9: with guest_code named, a kill that lands in libc may not
+ * act there, and this guest never calls into tether. The kill keeps
+ * coming back until it lands in the guest's own code: the deadline is
+ * met (the test would hang otherwise).
+ */
+START_TEST(test_deadline_lands_though_guest_lives_in_libc)
+{
+    for (int i = 0; i < 5; i++) {
+        tether_fiber *f = churner();
+        void *out = NULL;
+        ck_assert_int_eq(tether_fiber_resume_for(f, NULL, &out, 20 * 1000000ull),
+                         TETHER_TERMINATED);
+        ck_assert_ptr_eq(out, TETHER_DEADLINE_EXCEEDED);
+        /* the kill acted in the guest's own loop, never inside malloc */
+        ck_assert_int_eq(tether_fiber_reset(f, noop, NULL, TETHER_RESET_DISCARD), 0);
+        tether_fiber_destroy(f);
+    }
+}
+END_TEST
+
+/*
+ * The same for a guest that spends its time blocked in a libc call: the
+ * kill acts the moment that call returns into the guest's code.
+ */
+START_TEST(test_deadline_lands_though_guest_sleeps_in_libc)
+{
+    for (int i = 0; i < 5; i++) {
+        tether_fiber *f = ranged(sleep_in_libc);
+        void *out = NULL;
+        ck_assert_int_eq(tether_fiber_resume_for(f, NULL, &out, 5 * 1000000ull),
+                         TETHER_TERMINATED);
+        ck_assert_ptr_eq(out, TETHER_DEADLINE_EXCEEDED);
+        ck_assert_int_eq(tether_fiber_reset(f, noop, NULL, TETHER_RESET_DISCARD), 0);
+        tether_fiber_destroy(f);
+    }
+}
+END_TEST
+
+struct fire_arg {
+    tether_kill_switch *k;
+};
+
+static void *fire_when_churning(void *p)
+{
+    struct fire_arg *a = p;
+    while (!churning)
+        usleep(100);
+    usleep(20000);
+    tether_kill_switch_fire(a->k, (void *)0x4b);
+    return NULL;
+}
+
+/* The same for a kill switch fired from another thread. */
+START_TEST(test_kill_lands_though_guest_lives_in_libc)
+{
+    tether_fiber *f = churner();
+    struct fire_arg a;
+    pthread_t th;
+    void *out = NULL;
+    churning = 0;
+    ck_assert_int_eq(tether_kill_switch_create(f, &a.k), 0);
+    ck_assert_int_eq(pthread_create(&th, NULL, fire_when_churning, &a), 0);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, &out), TETHER_TERMINATED);
+    ck_assert_ptr_eq(out, (void *)0x4b);
+    pthread_join(th, NULL);
+    tether_kill_switch_free(a.k);
+    ck_assert_int_eq(tether_fiber_reset(f, noop, NULL, TETHER_RESET_DISCARD), 0);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
     Suite *s = suite_create("hostile");
@@ -491,6 +609,9 @@ static Suite *hostile_suite(void)
     tc = tcase_create("signals");
     tcase_add_test(tc, test_resume_from_handler_on_altstack);
     tcase_add_test(tc, test_resume_from_nested_handlers);
+    tcase_add_test(tc, test_deadline_lands_though_guest_lives_in_libc);
+    tcase_add_test(tc, test_kill_lands_though_guest_lives_in_libc);
+    tcase_add_test(tc, test_deadline_lands_though_guest_sleeps_in_libc);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("reports");
