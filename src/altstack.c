@@ -75,7 +75,7 @@ static void set_range(struct tether_altstacks *a, const stack_t *ss)
     a->hi = (uintptr_t)ss->ss_sp + ss->ss_size;
 }
 
-int tether__altstack_install(struct tether_thread *t)
+static int install(struct tether_thread *t)
 {
     struct tether_altstacks *a = &t->alt;
     stack_t cur, ss;
@@ -100,7 +100,7 @@ int tether__altstack_install(struct tether_thread *t)
  * Give back the previous alternate stack, or none, before unmapping
  * ours, so no signal can be delivered onto freed memory.
  */
-void tether__altstack_release(struct tether_thread *t)
+static void release(struct tether_thread *t)
 {
     struct tether_altstacks *a = &t->alt;
 
@@ -112,6 +112,14 @@ void tether__altstack_release(struct tether_thread *t)
         unmap(&a->spare[i]);
     a->lo = a->hi = 0;
     a->depth = 0;
+}
+
+/* Each thread's own, from its first resume to its exit. */
+static const struct tether_thread_hooks hooks = {install, release, NULL};
+
+__attribute__((constructor)) static void register_hooks(void)
+{
+    tether__thread_hooks(&hooks);
 }
 
 struct swap {

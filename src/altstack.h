@@ -30,13 +30,10 @@ struct tether_altstacks {
 };
 
 /*
- * Gives the calling thread an alternate stack (64 KiB and a guard page),
- * unless it has one of 32 KiB or more. Returns 0 or -ENOMEM.
+ * A thread gets an alternate stack (64 KiB and a guard page) at its first
+ * resume, unless it has one of 32 KiB or more, and gives it back when it
+ * exits (registered with thread.c).
  */
-int tether__altstack_install(struct tether_thread *t);
-
-/* At thread exit: back to what the thread had, and every stack unmapped. */
-void tether__altstack_release(struct tether_thread *t);
 
 /*
  * Is the caller running on the registered alternate stack (a signal

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "cxx_eh.h"
+#include "thread.h"
 
 /* libstdc++'s per-thread record (unwind-cxx.h), on x86_64. */
 struct cxa_eh_globals {
@@ -64,9 +65,18 @@ static int count_adds(struct dl_phdr_info *info, size_t size, void *adds)
 static void probe_locked(void);
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-void tether__cxx_eh_atfork_child(void)
+/* In a fork child, the probe's lock as new: another thread may have held it. */
+static void child(struct tether_thread *t)
 {
+    (void)t;
     pthread_mutex_init(&lock, NULL);
+}
+
+static const struct tether_thread_hooks hooks = {NULL, NULL, child};
+
+__attribute__((constructor)) static void register_hooks(void)
+{
+    tether__thread_hooks(&hooks);
 }
 
 void tether__cxx_eh_probe(void)

@@ -15,9 +15,6 @@ struct tether_cxx_eh {
 /* Looks for libstdc++ in the process, until it is found. */
 void tether__cxx_eh_probe(void);
 
-/* In a child after fork(): the probe's lock, as new. */
-void tether__cxx_eh_atfork_child(void);
-
 /* libstdc++'s __cxa_get_globals, once found; NULL until then. */
 extern void *(*_Atomic tether__cxx_get_globals)(void);
 

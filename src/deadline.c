@@ -173,10 +173,31 @@ int tether_fiber_resume_for(tether_fiber *f, void *in, void **out,
     return err;
 }
 
-void tether__deadline_thread_exit(struct tether_thread *t)
+static void thread_exit(struct tether_thread *t)
 {
     if (t->has_timer) {
         timer_delete(t->timer);
         t->has_timer = 0;
     }
+}
+
+/* Without a timer (out of timers) kills still act at checkpoints. */
+static int thread_prepare(struct tether_thread *t)
+{
+    tether__deadline_thread_timer(t);
+    return 0;
+}
+
+/* A fork child has no timers: its next resume makes one. */
+static void thread_child(struct tether_thread *t)
+{
+    t->has_timer = 0;
+    t->kill_retry_ns = 0;
+}
+
+static const struct tether_thread_hooks hooks = {thread_prepare, thread_exit, thread_child};
+
+__attribute__((constructor)) static void register_hooks(void)
+{
+    tether__thread_hooks(&hooks);
 }

@@ -41,10 +41,11 @@ static inline void tether__deadline_retry_done(struct tether_thread *t)
     t->kill_retry_ns = 0;
 }
 
-/* Makes the thread's timer, if it has none yet. Returns 0 or -EAGAIN. */
+/*
+ * Makes the thread's timer, if it has none yet (each thread gets one at
+ * its first resume: registered with thread.c). Returns 0 or -EAGAIN.
+ */
 int tether__deadline_thread_timer(struct tether_thread *t);
 
-/* Deletes the thread's timer (at thread exit). */
-void tether__deadline_thread_exit(struct tether_thread *t);
 
 #endif

@@ -224,9 +224,6 @@ int tether__kill_request(tether_fiber *f, int why, void *details);
 /* Is pc inside f's guest code? Always true when f names none. Async-signal-safe. */
 int tether__in_guest_code(const tether_fiber *f, uintptr_t pc);
 
-/* In a child after fork(): the kill switches' lock, as new. */
-void tether__kill_switch_atfork_child(void);
-
 /* Detaches f's kill switches before f is freed (kill_switch.c). */
 void tether__kill_switch_detach(tether_fiber *f);
 

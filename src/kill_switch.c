@@ -40,9 +40,18 @@ static void shared_put(struct tether_kill_shared *s)
 
 static pthread_mutex_t make_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void tether__kill_switch_atfork_child(void)
+/* In a fork child, the lock as new: another thread may have held it. */
+static void child(struct tether_thread *t)
 {
+    (void)t;
     pthread_mutex_init(&make_lock, NULL);
+}
+
+static const struct tether_thread_hooks hooks = {NULL, NULL, child};
+
+__attribute__((constructor)) static void register_hooks(void)
+{
+    tether__thread_hooks(&hooks);
 }
 
 /* The fiber's block, made on first use (creation is the host's call). */

@@ -44,9 +44,6 @@ int tether__stack_get(struct tether_stack *s, size_t size, size_t guard,
                       int force_mprotect);
 void tether__stack_put(struct tether_stack *s);
 
-/* In a child after fork(): the pool's lock, as new. */
-void tether__stack_pool_atfork_child(void);
-
 static inline char *tether__stack_lo(const struct tether_stack *s)
 {
     return s->base + s->guard_size;

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "stack.h"
+#include "thread.h"
 
 #define POOL_MAX 16
 
@@ -67,7 +68,16 @@ void tether__stack_put(struct tether_stack *s)
     s->base = NULL;
 }
 
-void tether__stack_pool_atfork_child(void)
+/* In a fork child, the lock as new: another thread may have held it. */
+static void child(struct tether_thread *t)
 {
+    (void)t;
     pthread_mutex_init(&lock, NULL);
+}
+
+static const struct tether_thread_hooks hooks = {NULL, NULL, child};
+
+__attribute__((constructor)) static void register_hooks(void)
+{
+    tether__thread_hooks(&hooks);
 }

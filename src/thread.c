@@ -9,8 +9,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "deadline.h"
-#include "fiber_impl.h"
 #include "thread.h"
 
 __thread struct tether_thread tether__thread
@@ -19,6 +17,17 @@ __thread struct tether_thread tether__thread
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static int exit_key_err;
+
+/* Registered at load time, by constructors: no lock needed to read them. */
+#define MAX_HOOKS 8
+static const struct tether_thread_hooks *hooks[MAX_HOOKS];
+static int nhooks;
+
+void tether__thread_hooks(const struct tether_thread_hooks *h)
+{
+    if (nhooks < MAX_HOOKS)
+        hooks[nhooks++] = h;
+}
 
 tether_fiber *tether_current(void)
 {
@@ -31,8 +40,9 @@ static void thread_exit(void *unused)
     struct tether_thread *t = &tether__thread;
 
     (void)unused;
-    tether__deadline_thread_exit(t);
-    tether__altstack_release(t);
+    for (int i = nhooks - 1; i >= 0; i--) /* the reverse of prepare's order */
+        if (hooks[i]->exit)
+            hooks[i]->exit(t);
     t->ready = 0;
 }
 
@@ -47,12 +57,10 @@ static void atfork_child(void)
 
     if (t->ready)
         t->tid = gettid();
-    t->has_timer = 0;
-    t->kill_retry_ns = 0;
-    t->ready = 0; /* its next resume makes the timer again */
-    tether__stack_pool_atfork_child();
-    tether__kill_switch_atfork_child();
-    tether__cxx_eh_atfork_child();
+    for (int i = 0; i < nhooks; i++)
+        if (hooks[i]->child)
+            hooks[i]->child(t);
+    t->ready = 0; /* its next resume prepares it again (its timer) */
 }
 
 static void make_exit_key(void)
@@ -70,20 +78,18 @@ int tether__thread_prepare(void)
     pthread_once(&exit_key_once, make_exit_key);
     if (exit_key_err)
         return -ENOMEM;
-    if ((err = tether__altstack_install(t)) != 0)
-        return err;
+    t->tid = gettid();
+    for (int i = 0; i < nhooks; i++) {
+        if (hooks[i]->prepare && (err = hooks[i]->prepare(t)) != 0) {
+            thread_exit(NULL);
+            return err;
+        }
+    }
     /* Any non-NULL value makes the destructor run at thread exit. */
     if (pthread_setspecific(exit_key, t) != 0) {
         thread_exit(NULL);
         return -ENOMEM;
     }
-    t->tid = gettid();
-    /*
-     * The timer that delivers deadlines, and kills again when one lands
-     * where it cannot act. Without one (out of timers) kills still act
-     * at checkpoints, and a timed resume tries again and says -EAGAIN.
-     */
-    tether__deadline_thread_timer(t);
     t->ready = 1;
     return 0;
 }

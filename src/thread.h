@@ -40,9 +40,23 @@ extern __thread struct tether_thread tether__thread
     __attribute__((tls_model("initial-exec")));
 
 /*
- * Readies the calling thread to run fibers: its id, its alternate signal
- * stack, and the clean-up at thread exit. Returns 0 or -ENOMEM.
+ * Readies the calling thread to run fibers: its id, and what the hooks
+ * below prepare (its alternate signal stack, its timer), with their
+ * clean-up at thread exit. Returns 0, or what a hook returned.
  */
 int tether__thread_prepare(void);
+
+/*
+ * What a part of tether does for each thread, registered once from a
+ * constructor (the layers above register with this one; this file calls
+ * none of them by name). Any field may be NULL.
+ */
+struct tether_thread_hooks {
+    int (*prepare)(struct tether_thread *t); /* at its first resume: 0 or -errno */
+    void (*exit)(struct tether_thread *t);   /* when it exits */
+    void (*child)(struct tether_thread *t);  /* in a fork child: the thread that forked */
+};
+
+void tether__thread_hooks(const struct tether_thread_hooks *h);
 
 #endif
