@@ -163,6 +163,7 @@ static int publish(tether_fiber *f, int stop, void *v, void **out)
 {
     if (stop == TETHER_RETURNED)
         f->has_frames = 0;
+    f->result = v;
     if (out)
         *out = v;
     atomic_store_explicit(&f->state, (uint64_t)stop, memory_order_release);
@@ -331,6 +332,7 @@ static void rearm(tether_fiber *f, tether_fn fn, void *arg)
     f->stop = 0;
     f->has_frames = 0;
     f->hijack_slot = 0;
+    f->result = NULL;
     f->stopped_by_signal = 0;
     f->unwind_reraise = 0;
     f->unwind_swallowed = 0;
@@ -361,6 +363,11 @@ int tether_fiber_reset(tether_fiber *f, tether_fn fn, void *arg, unsigned flags)
     rearm(f, fn, arg);
     tether__host_end(self);
     return 0;
+}
+
+void *tether_fiber_result(const tether_fiber *f)
+{
+    return f ? f->result : NULL;
 }
 
 void *tether_fiber_user_data(const tether_fiber *f)

@@ -37,6 +37,9 @@ struct tether_fiber {
     tether_fn fn;
     void *arg;
     void *user_data;             /* tether_fiber_set_user_data() */
+    void *result;                /* what its last stop handed out (tether_fiber_result) */
+    struct tether_fiber *exited_next; /* on its thread's list of fibers that
+                                         ended with it (unwind.c) */
     unsigned flags;              /* tether_fiber_opts.flags */
     struct tether_stack stack;
 

@@ -14,6 +14,7 @@ struct tether_deadline;
 
 struct tether_thread {
     tether_fiber *current; /* innermost running fiber; NULL on the thread's stack */
+    tether_fiber *exited;  /* fibers its pthread_exit or cancellation ended (unwind.c) */
     int ready;             /* tether__thread_prepare() done */
     pid_t tid;             /* kernel thread id: where kill signals go */
 

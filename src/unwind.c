@@ -24,6 +24,7 @@
 #include "arch.h"
 #include "fiber_impl.h"
 #include "stack.h"
+#include "deadline.h"
 #include "thread.h"
 #include "unwind_frame.h"
 #include "fault_backtrace.h"
@@ -148,11 +149,56 @@ void tether__unwind_reraise(tether_fiber *f, int strict)
 }
 
 /*
+ * A forced unwind that is not tether's (the thread calls pthread_exit,
+ * or is cancelled) crosses the fiber's bottom frame on its way into the
+ * host's frames: the fiber's cleanups have run, the host's are next, and
+ * the thread ends. The fiber ends with it: the thread is back on the
+ * fiber's host, as after a switch out, and the fiber is TERMINATED with
+ * TETHER_THREAD_EXITED once the thread is gone (the unwinder still runs
+ * on the fiber's stack until then, so nobody may free it before).
+ */
+static void ended_with_thread(tether_fiber *f)
+{
+    struct tether_thread *t = &tether__thread;
+    void *(*get)(void) = atomic_load_explicit(&tether__cxx_get_globals,
+                                              memory_order_acquire);
+
+    f->has_frames = 0;
+    f->result = TETHER_THREAD_EXITED;
+    if (get)
+        tether__cxx_eh_swap_slow(&f->cxx_eh, get); /* the host's C++ state back */
+    /* A timed resume of f is being unwound: its deadline goes with it. */
+    while (t->deadline && t->deadline->fiber == f)
+        t->deadline = t->deadline->outer;
+    t->current = f->parent;
+    f->parent = NULL;
+    f->exited_next = t->exited;
+    t->exited = f;
+}
+
+/* At thread exit (registered with thread.c): those fibers are done. */
+static void thread_exit(struct tether_thread *t)
+{
+    for (tether_fiber *f = t->exited, *next; f; f = next) {
+        next = f->exited_next;
+        atomic_store_explicit(&f->state, (uint64_t)TETHER_TERMINATED, memory_order_release);
+    }
+    t->exited = NULL;
+}
+
+static const struct tether_thread_hooks hooks = {NULL, thread_exit, NULL};
+
+__attribute__((constructor)) static void register_hooks(void)
+{
+    tether__thread_hooks(&hooks);
+}
+
+/*
  * The personality of the fiber's bottom frame (see the trampoline in the
  * .S file). A C++ exception the guest let escape stops here. tether's
  * own unwind never gets this far (its stop function ends it first);
  * forced unwinds that are not tether's (pthread_exit) are let through,
- * as their stop function expects.
+ * as their stop function expects, and end the fiber with its thread.
  */
 _Unwind_Reason_Code tether__unwind_personality(int version, _Unwind_Action actions,
                                                _Unwind_Exception_Class cls,
@@ -164,6 +210,11 @@ _Unwind_Reason_Code tether__unwind_personality(int version, _Unwind_Action actio
         return _URC_FATAL_PHASE1_ERROR;
     if (actions & _UA_SEARCH_PHASE)
         return _URC_HANDLER_FOUND;
+    if (actions & _UA_FORCE_UNWIND) {
+        /* rbx in the bottom frame is the fiber (see the trampoline). */
+        ended_with_thread((tether_fiber *)(uintptr_t)_Unwind_GetGR(ctx, 3));
+        return _URC_CONTINUE_UNWIND;
+    }
     if (!(actions & _UA_HANDLER_FRAME))
         return _URC_CONTINUE_UNWIND;
     _Unwind_SetGR(ctx, __builtin_eh_return_data_regno(0), (_Unwind_Word)(uintptr_t)e);

@@ -592,6 +592,135 @@ START_TEST(test_kill_lands_though_guest_lives_in_libc)
 }
 END_TEST
 
+/* ------------------------------------------- pthread_exit, pthread_cancel */
+
+static int exit_order[16], nexit;
+
+static void note_exit(void *id)
+{
+    if (nexit < 16)
+        exit_order[nexit++] = (int)(intptr_t)id;
+}
+
+static void note_exit_var(int *id)
+{
+    note_exit((void *)(intptr_t)*id);
+}
+
+static int how_to_end; /* 0: pthread_exit, 1: wait to be cancelled */
+static volatile int guest_waiting;
+
+static void *ends_its_thread(void *arg, void *in)
+{
+    int inner __attribute__((cleanup(note_exit_var))) = 3;
+    (void)arg;
+    (void)in;
+    (void)inner;
+    pthread_cleanup_push(note_exit, (void *)2);
+    if (how_to_end == 0)
+        pthread_exit((void *)0x77);
+    guest_waiting = 1;
+    for (;;)
+        usleep(1000); /* a cancellation point */
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+/* A fiber that resumes another (the one above), which ends the thread. */
+static void *hosts_one_that_ends(void *arg, void *in)
+{
+    int mine __attribute__((cleanup(note_exit_var))) = 4;
+    tether_fiber **inner = arg;
+    (void)in;
+    (void)mine;
+    tether_fiber_resume(*inner, NULL, NULL);
+    return NULL; /* never: the thread ends in there */
+}
+
+struct exiting {
+    tether_fiber *f;
+};
+
+/* The thread: a host cleanup around a resume that never returns. */
+static void *exiting_thread(void *p)
+{
+    struct exiting *e = p;
+    pthread_cleanup_push(note_exit, (void *)1);
+    tether_fiber_resume(e->f, NULL, NULL);
+    pthread_cleanup_pop(0);
+    return (void *)0xbad;
+}
+
+static void *thread_end(tether_fiber *f, int how)
+{
+    struct exiting e = {f};
+    pthread_t th;
+    void *ret = NULL;
+    nexit = 0;
+    guest_waiting = 0;
+    how_to_end = how;
+    ck_assert_int_eq(pthread_create(&th, NULL, exiting_thread, &e), 0);
+    if (how == 1) {
+        while (!guest_waiting)
+            usleep(100);
+        ck_assert_int_eq(pthread_cancel(th), 0);
+    }
+    ck_assert_int_eq(pthread_join(th, &ret), 0);
+    return ret;
+}
+
+/*
+ * The two behaviours of issue 8: a thread that calls pthread_exit, or is
+ * cancelled, while it runs a fiber. The fiber's cleanups run, innermost
+ * first, then the host's; the thread ends as the caller asked; the fiber
+ * is TERMINATED (TETHER_THREAD_EXITED) and can be destroyed.
+ */
+START_TEST(test_pthread_exit_on_a_fiber)
+{
+    tether_fiber *f = make_fiber(ends_its_thread, NULL);
+    ck_assert_ptr_eq(thread_end(f, 0), (void *)0x77);
+    ck_assert_int_eq(nexit, 3);
+    ck_assert_int_eq(exit_order[0], 2); /* the guest's, innermost first */
+    ck_assert_int_eq(exit_order[1], 3);
+    ck_assert_int_eq(exit_order[2], 1); /* then the host's */
+    ck_assert_int_eq(tether_fiber_state(f), TETHER_TERMINATED);
+    ck_assert_ptr_eq(tether_fiber_result(f), TETHER_THREAD_EXITED);
+    ck_assert_int_eq(tether_fiber_unwind(f), 0); /* nothing left */
+    ck_assert_int_eq(tether_fiber_destroy(f), 0);
+}
+END_TEST
+
+START_TEST(test_pthread_cancel_on_a_fiber)
+{
+    tether_fiber *f = make_fiber(ends_its_thread, NULL);
+    ck_assert_ptr_eq(thread_end(f, 1), PTHREAD_CANCELED);
+    ck_assert_int_eq(nexit, 3);
+    ck_assert_int_eq(exit_order[0], 2);
+    ck_assert_int_eq(exit_order[1], 3);
+    ck_assert_int_eq(exit_order[2], 1);
+    ck_assert_int_eq(tether_fiber_state(f), TETHER_TERMINATED);
+    ck_assert_ptr_eq(tether_fiber_result(f), TETHER_THREAD_EXITED);
+    ck_assert_int_eq(tether_fiber_destroy(f), 0);
+}
+END_TEST
+
+START_TEST(test_pthread_exit_on_nested_fibers)
+{
+    tether_fiber *inner = make_fiber(ends_its_thread, NULL);
+    tether_fiber *outer = make_fiber(hosts_one_that_ends, &inner);
+    ck_assert_ptr_eq(thread_end(outer, 0), (void *)0x77);
+    ck_assert_int_eq(nexit, 4);
+    ck_assert_int_eq(exit_order[0], 2);
+    ck_assert_int_eq(exit_order[1], 3);
+    ck_assert_int_eq(exit_order[2], 4); /* the outer fiber's */
+    ck_assert_int_eq(exit_order[3], 1);
+    ck_assert_int_eq(tether_fiber_state(inner), TETHER_TERMINATED);
+    ck_assert_int_eq(tether_fiber_state(outer), TETHER_TERMINATED);
+    ck_assert_int_eq(tether_fiber_destroy(inner), 0);
+    ck_assert_int_eq(tether_fiber_destroy(outer), 0);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
     Suite *s = suite_create("hostile");
@@ -612,6 +741,12 @@ static Suite *hostile_suite(void)
     tcase_add_test(tc, test_deadline_lands_though_guest_lives_in_libc);
     tcase_add_test(tc, test_kill_lands_though_guest_lives_in_libc);
     tcase_add_test(tc, test_deadline_lands_though_guest_sleeps_in_libc);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("threads");
+    tcase_add_test(tc, test_pthread_exit_on_a_fiber);
+    tcase_add_test(tc, test_pthread_cancel_on_a_fiber);
+    tcase_add_test(tc, test_pthread_exit_on_nested_fibers);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("reports");

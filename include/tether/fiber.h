@@ -169,6 +169,15 @@ TETHER_API tether_fiber *tether_current(void);
  */
 TETHER_API int tether_fiber_stack(const tether_fiber *f, void **lo, void **hi);
 
+/*
+ * What the fiber's last stop handed its host (the *out of the resume
+ * that saw it stop): a yielded value, the entry function's result, a
+ * termination's details, NULL for a fault or before it ran. For a fiber
+ * that ended with its thread (see tether/unwind.h) TETHER_THREAD_EXITED,
+ * though no resume returned. NULL for a NULL fiber.
+ */
+TETHER_API void *tether_fiber_result(const tether_fiber *f);
+
 /* tether_fiber_reset() flags. */
 /*
  * Drop the frames a stopped fiber still has without running anything on

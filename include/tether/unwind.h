@@ -106,6 +106,9 @@ TETHER_BEGIN_DECLS
 /* The details of a fiber ended by a C++ exception it let escape. */
 #define TETHER_EXCEPTION_ESCAPED ((void *)(intptr_t)-2)
 
+/* The details of a fiber that ended with its thread (pthread_exit, pthread_cancel). */
+#define TETHER_THREAD_EXITED ((void *)(intptr_t)-3)
+
 /*
  * Runs every cleanup left on the stack of a fiber that yielded, faulted
  * or was terminated, then leaves it with no frames: a YIELDED fiber
