@@ -1,8 +1,6 @@
 /* Fault records in words: names for kinds, signals and codes; the report. */
 #define _GNU_SOURCE /* dladdr */
-#define UNW_LOCAL_ONLY
 #include <dlfcn.h>
-#include <libunwind.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +11,7 @@
 
 #include <tether/fault.h>
 
+#include "elf_symbols.h"
 #include "fiber_impl.h"
 
 const char *tether_fault_kind_name(int kind)
@@ -89,13 +88,11 @@ static void put(struct out *o, const char *fmt, ...)
 
 /*
  * The symbol holding addr: exported ones from dladdr, the rest (static
- * functions, hidden ones) from the module's symbol table, which
- * libunwind reads from the file. Returns its start, or NULL.
+ * functions, hidden ones) from the module's symbol table in its file
+ * (elf_symbols.c). Returns its start, or NULL.
  */
-static char *symbol(void *addr, char *name, size_t len)
+static char *symbol(void *addr, char *name, size_t len, const char **module)
 {
-    unw_accessors_t *a = unw_get_accessors(unw_local_addr_space);
-    unw_word_t off = 0;
     Dl_info di;
 
     memset(&di, 0, sizeof di);
@@ -103,11 +100,7 @@ static char *symbol(void *addr, char *name, size_t len)
         snprintf(name, len, "%s", di.dli_sname);
         return di.dli_saddr;
     }
-    if (a && a->get_proc_name &&
-        a->get_proc_name(unw_local_addr_space, (unw_word_t)(uintptr_t)addr,
-                         name, len, &off, NULL) == 0)
-        return (char *)addr - off;
-    return NULL;
+    return (char *)tether__elf_function(addr, name, len, module);
 }
 
 /*
@@ -145,7 +138,7 @@ static void put_frame(struct out *o, int i, void *pc)
     found = dladdr(look, &di) != 0;
     if (found && di.dli_fname)
         module = di.dli_fname;
-    if ((start = symbol(look, name, sizeof name)) != NULL) {
+    if ((start = symbol(look, name, sizeof name, &module)) != NULL) {
         demangle(name, sizeof name);
         put(o, "  #%-2d %p %s+%#lx (%s)\n", i, pc, name,
             (unsigned long)((char *)pc - start), module);

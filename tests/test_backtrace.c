@@ -1,12 +1,15 @@
 /*
  * Unwinders walk from a guest into the host that resumed it: libgcc's
- * _Unwind_Backtrace and libunwind's unw_backtrace, called on a fiber,
- * on a nested fiber and on a second thread.
+ * _Unwind_Backtrace and libunwind's unw_backtrace (where libunwind is
+ * installed: configure says), called on a fiber, on a nested fiber and
+ * on a second thread.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#ifdef TETHER_TEST_LIBUNWIND
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#endif
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,10 +57,12 @@ static void trace_libgcc(struct trace *t)
     dlclose(h);
 }
 
+#ifdef TETHER_TEST_LIBUNWIND
 static void trace_libunwind(struct trace *t)
 {
     t->n = unw_backtrace(t->ip, MAX_FRAMES);
 }
+#endif
 
 /*
  * A frame-pointer walk, as perf does it: [rbp] is the caller's rbp and
@@ -83,13 +88,17 @@ static void trace_fp(struct trace *t)
 
 /* ------------------------------------------------------------ matching */
 
-/* The start of the function holding return address `ip`, from its name. */
+/* The start of the function holding return address `ip`, from libgcc's tables. */
 static uintptr_t func_of(void *ip)
 {
-    unw_proc_info_t pi;
-    if (unw_get_proc_info_by_ip(unw_local_addr_space, (unw_word_t)ip - 1, &pi, NULL) != 0)
-        return 0;
-    return (uintptr_t)pi.start_ip;
+    static void *(*enclosing)(void *);
+    if (!enclosing) {
+        void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NOLOAD);
+        ck_assert_ptr_nonnull(h);
+        enclosing = (void *(*)(void *))(uintptr_t)dlsym(h, "_Unwind_FindEnclosingFunction");
+        ck_assert_ptr_nonnull((void *)(uintptr_t)enclosing);
+    }
+    return (uintptr_t)enclosing((char *)ip - 1);
 }
 
 /* Index of the first frame at or after `from` inside function `fn`, or -1. */
@@ -160,11 +169,13 @@ START_TEST(test_libgcc_crosses_into_host)
 }
 END_TEST
 
+#ifdef TETHER_TEST_LIBUNWIND
 START_TEST(test_libunwind_crosses_into_host)
 {
     check_single(trace_libunwind);
 }
 END_TEST
+#endif
 
 /* Nested: the inner guest's trace crosses the outer fiber into the host. */
 OPAQUE static void *outer_entry(void *arg, void *in)
@@ -220,11 +231,13 @@ START_TEST(test_nested_libgcc)
 }
 END_TEST
 
+#ifdef TETHER_TEST_LIBUNWIND
 START_TEST(test_nested_libunwind)
 {
     nested(trace_libunwind);
 }
 END_TEST
+#endif
 
 /* On a second thread, whose stack lies elsewhere than the main thread's. */
 static void *thread_main(void *arg)
@@ -238,8 +251,10 @@ START_TEST(test_second_thread)
     pthread_t th;
     ck_assert_int_eq(pthread_create(&th, NULL, thread_main, (void *)(uintptr_t)trace_libgcc), 0);
     ck_assert_int_eq(pthread_join(th, NULL), 0);
+#ifdef TETHER_TEST_LIBUNWIND
     ck_assert_int_eq(pthread_create(&th, NULL, thread_main, (void *)(uintptr_t)trace_libunwind), 0);
     ck_assert_int_eq(pthread_join(th, NULL), 0);
+#endif
 }
 END_TEST
 
@@ -248,10 +263,14 @@ int main(void)
     Suite *s = suite_create("backtrace");
     TCase *tc = tcase_create("unwinders");
     tcase_add_test(tc, test_libgcc_crosses_into_host);
+#ifdef TETHER_TEST_LIBUNWIND
     tcase_add_test(tc, test_libunwind_crosses_into_host);
+    tcase_add_test(tc, test_nested_libunwind);
+#else
+    printf("libunwind is not installed: its backtraces are not checked\n");
+#endif
     tcase_add_test(tc, test_frame_pointer_walk_crosses_into_host);
     tcase_add_test(tc, test_nested_libgcc);
-    tcase_add_test(tc, test_nested_libunwind);
     tcase_add_test(tc, test_second_thread);
     suite_add_tcase(s, tc);
     return run_suite(s);

@@ -1,0 +1,18 @@
+/* Function names from a module's own symbol table (elf_symbols.c). */
+#ifndef TETHER_ELF_SYMBOLS_H
+#define TETHER_ELF_SYMBOLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Finds, in the symbol table of the file of the module holding addr,
+ * the function that holds it: copies its name into name (NUL-terminated),
+ * points *module (if not NULL) at the module's file name and returns the
+ * function's address; or returns 0 (no module, a stripped file, no such
+ * function). Works in static programs too.
+ */
+uintptr_t tether__elf_function(const void *addr, char *name, size_t len,
+                               const char **module);
+
+#endif
