@@ -6,7 +6,9 @@ lib=${top_builddir:-.}/.libs/libtether.so
 src=${top_srcdir:-.}
 NM=${NM:-nm}  # may carry flags (libtool sets "nm -B"): used unquoted
 [ -f "$lib" ] || { echo "FAIL: $lib not built"; exit 1; }
-exported=$($NM -D --defined-only "$lib" | awk '{print $3}' | sort -u)
+# Global definitions only (uppercase types): a link-time optimiser may
+# leave a local symbol in the dynamic table.
+exported=$($NM -D --defined-only "$lib" | awk '$2 ~ /^[A-Z]$/ {print $3}' | sort -u)
 declared=$(cat "$src"/include/tether.h "$src"/include/tether/*.h |
     grep -v '^#' | tr '\n' ' ' | grep -oE 'TETHER_API[^;(]*\(' |
     sed -E 's/\($//; s/.*[ *]//' | sort -u)

@@ -28,7 +28,7 @@ OPAQUE int segv_here(void)
 
 OPAQUE int fpe_here(void)
 {
-    return 7 / zero;
+    return divide_by_zero() + zero;
 }
 
 static void *noop(void *arg, void *in)

@@ -45,7 +45,7 @@ OPAQUE int fault_ill(void)
 
 OPAQUE int fault_fpe(void)
 {
-    return 100 / zero;
+    return divide_by_zero() + zero;
 }
 
 OPAQUE unsigned fault_overflow(unsigned n)
@@ -498,18 +498,28 @@ START_TEST(test_fault_restores_host_fp_control)
 }
 END_TEST
 
-/* A corrupt stack does not stop the fault from being reported. */
-OPAQUE void *smash_and_fault(void *arg, void *in)
-{
-    (void)arg;
-    (void)in;
-    /* rbp points nowhere, rsp stays sane: the walk meets garbage. */
-    __asm__ volatile("movq $0x10, %%rbp\n\t"
-                     "movq $0, %%rax\n\t"
-                     "movq (%%rax), %%rax"
-                     : : : "rax", "rbp", "memory");
-    return NULL;
-}
+/*
+ * A corrupt stack does not stop the fault from being reported. rbp
+ * points nowhere and the function's own return address is overwritten
+ * with an unmapped address, then it faults: a walk of its frames meets
+ * garbage at once. Written in assembly: inline asm may not clobber rbp
+ * in every build (AddressSanitizer keeps frame pointers).
+ */
+void *smash_and_fault(void *arg, void *in);
+__asm__(".text\n"
+        ".globl smash_and_fault\n"
+        ".type smash_and_fault, @function\n"
+        "smash_and_fault:\n"
+        "  .cfi_startproc\n"
+        "  movq $0x10, %rbp\n"
+        "  movq $0x10, (%rsp)\n"
+        "  xorl %eax, %eax\n"
+        "  movq (%rax), %rax\n"
+        "  ud2\n"
+        "  .cfi_endproc\n"
+        ".size smash_and_fault, . - smash_and_fault\n"
+        ".section .note.GNU-stack,\"\",@progbits\n"
+        ".text\n");
 
 START_TEST(test_fault_with_corrupt_frames)
 {
@@ -517,6 +527,9 @@ START_TEST(test_fault_with_corrupt_frames)
     ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_FAULTED);
     ck_assert_int_ge(tether_fiber_fault(f)->nframes, 1);
     ck_assert(in_function(tether_fiber_fault(f)->pc, (void *)smash_and_fault));
+    ck_assert_ptr_eq(tether_fiber_fault(f)->frames[0], tether_fiber_fault(f)->pc);
+    /* Nothing can be unwound past the wild return address: nothing runs. */
+    ck_assert_int_eq(tether_fiber_unwind(f), -ENOTRECOVERABLE);
     tether_fiber_destroy(f);
     host_still_works();
 }

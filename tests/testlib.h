@@ -18,6 +18,18 @@
 #define OPAQUE __attribute__((noipa))
 #endif
 
+/*
+ * A real integer division by zero (SIGFPE, FPE_INTDIV). In assembly: a
+ * compiler may fold or drop a C division by zero, with link-time
+ * optimisation even through a volatile divisor whose quotient is unused.
+ */
+static inline __attribute__((always_inline)) int divide_by_zero(void)
+{
+    int q, d = 0;
+    __asm__ volatile("cltd\n\tidivl %2" : "=a"(q) : "a"(7), "r"(d) : "rdx");
+    return q;
+}
+
 /* Creates a fiber with default options or fails the test. */
 static inline tether_fiber *make_fiber(tether_fn fn, void *arg)
 {
