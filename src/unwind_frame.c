@@ -27,10 +27,12 @@
 #include <dlfcn.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unwind.h>
 
 #include "arch.h"
+#include "elf_symbols.h"
 #include "fault_backtrace.h"
 #include "frame_walk.h"
 #include "unwind_frame.h"
@@ -64,6 +66,51 @@ static int is_gxx_personality(void *routine)
     return 1;
 }
 
+/* Is the function at `target` one that ends the process (std::terminate)? */
+static int is_terminate(uintptr_t target)
+{
+    char name[64] = "";
+    Dl_info di;
+
+    if (dladdr((void *)target, &di) && di.dli_sname && di.dli_saddr == (void *)target)
+        snprintf(name, sizeof name, "%s", di.dli_sname);
+    else if (tether__elf_function((void *)target, name, sizeof name, NULL) != target)
+        return 0;
+    return strcmp(name, "__clang_call_terminate") == 0 || strcmp(name, "_ZSt9terminatev") == 0;
+}
+
+/*
+ * Does the landing pad at lp end in std::terminate? clang implements
+ * noexcept with a catch (...) whose handler destroys what is live, then
+ * calls __clang_call_terminate: an unwind that entered it would end the
+ * process. The calls (e8 rel32) among the pad's first 64 bytes say; a
+ * catch (...) of the program's own calls __cxa_begin_catch through the
+ * PLT instead, which no symbol names. Answers are remembered per pad.
+ */
+static int lands_in_terminate(uintptr_t lp)
+{
+    static struct {
+        _Atomic uintptr_t lp;
+        _Atomic int answer;
+    } known[16];
+    unsigned slot = (unsigned)(lp >> 2) % 16;
+    const uint8_t *p = (const uint8_t *)lp;
+    int answer = 0;
+
+    if (atomic_load(&known[slot].lp) == lp)
+        return atomic_load(&known[slot].answer);
+    for (int i = 0; i + 5 <= 64 && !answer; i++) {
+        if (p[i] == 0xe8) {
+            int32_t rel;
+            memcpy(&rel, p + i + 1, 4);
+            answer = is_terminate(lp + (uintptr_t)i + 5 + (uintptr_t)(intptr_t)rel);
+        }
+    }
+    atomic_store(&known[slot].answer, answer);
+    atomic_store(&known[slot].lp, lp);
+    return answer;
+}
+
 /* What one frame means for the unwind. */
 enum { FRAME_RUNS, FRAME_PASSED_BY, FRAME_REFUSES };
 
@@ -82,14 +129,20 @@ enum { FRAME_RUNS, FRAME_PASSED_BY, FRAME_REFUSES };
 static int judge(const struct tether_frame *fr, int *has_table)
 {
     void *lsda = (void *)_Unwind_GetLanguageSpecificData(fr->ctx);
+    struct tether_call_site site;
     int cs;
 
     *has_table = lsda != NULL;
     if (!lsda)
         return fr->exact ? FRAME_PASSED_BY : FRAME_RUNS;
-    cs = tether__lsda_call_site(lsda, (uintptr_t)_Unwind_GetRegionStart(fr->ctx), fr->pc);
+    cs = tether__lsda_call_site(lsda, (uintptr_t)_Unwind_GetRegionStart(fr->ctx), fr->pc,
+                                &site);
     switch (cs) {
     case LSDA_CLEANUP:
+        /* clang's noexcept: a catch (...) whose handler calls std::terminate. */
+        if (site.catch_all && lands_in_terminate(site.landing_pad) &&
+            is_gxx_personality(tether__personality_of(fr->pc)))
+            return FRAME_REFUSES;
         return FRAME_RUNS;
     case LSDA_NOTHING:
         return fr->exact ? FRAME_PASSED_BY : FRAME_RUNS;

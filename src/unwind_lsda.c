@@ -72,12 +72,36 @@ static int read_value(const uint8_t **p, uint8_t enc, uint64_t *v)
     }
 }
 
+/* Bytes of one type table entry in encoding enc. */
+static int entry_size(uint8_t enc)
+{
+    switch (enc & 0x0f) {
+    case 0x02: case 0x0a: return 2;
+    case 0x03: case 0x0b: return 4;
+    default: return 8; /* absptr, udata8, sdata8 */
+    }
+}
+
+/* Is type table entry `index` (1-based, counted back from ttype) zero: catch (...)? */
+static int catch_all_entry(const uint8_t *ttype, uint8_t enc, int64_t index)
+{
+    int size = entry_size(enc);
+    const uint8_t *e = ttype - index * size;
+
+    for (int i = 0; i < size; i++)
+        if (e[i])
+            return 0;
+    return 1;
+}
+
 /*
- * Does the action chain starting at `a` hold an empty exception
- * specification (throw(), or how g++ encodes noexcept)? Its list of
- * types, at ttype - filter - 1, starts with the 0 that ends it.
+ * Walks the action chain starting at `a`: does it hold an empty
+ * exception specification (throw(), or how g++ encodes noexcept; its
+ * list of types, at ttype - filter - 1, starts with the 0 that ends it),
+ * and (*catch_all) a catch (...)?
  */
-static int has_empty_spec(const uint8_t *a, const uint8_t *ttype)
+static int has_empty_spec(const uint8_t *a, const uint8_t *ttype, uint8_t tt_enc,
+                          int *catch_all)
 {
     for (int n = 0; n < 256; n++) { /* chains are short; a bound for safety */
         const uint8_t *disp_at, *list;
@@ -90,6 +114,8 @@ static int has_empty_spec(const uint8_t *a, const uint8_t *ttype)
             list = ttype - filter - 1;
             if (uleb(&list) == 0)
                 return 1;
+        } else if (filter > 0 && ttype && catch_all_entry(ttype, tt_enc, filter)) {
+            *catch_all = 1;
         }
         disp_at = a;
         disp = sleb(&a);
@@ -100,17 +126,20 @@ static int has_empty_spec(const uint8_t *a, const uint8_t *ttype)
     return 0;
 }
 
-int tether__lsda_call_site(const void *lsda, uintptr_t func_start, uintptr_t ip)
+int tether__lsda_call_site(const void *lsda, uintptr_t func_start, uintptr_t ip,
+                           struct tether_call_site *cs)
 {
     const uint8_t *p = lsda, *end, *actions, *ttype = NULL;
-    uint8_t cs_enc;
+    uint8_t cs_enc, tt_enc;
     uint64_t cs_len;
 
+    cs->landing_pad = 0;
+    cs->catch_all = 0;
     if (!p)
         return LSDA_NOTHING; /* no table: nothing to run, nothing to refuse */
     if (*p++ != DW_EH_PE_omit)
         return LSDA_CLEANUP; /* a landing-pad base of its own: not what compilers emit; trust it */
-    if (*p++ != DW_EH_PE_omit) {
+    if ((tt_enc = *p++) != DW_EH_PE_omit) {
         uint64_t off = uleb(&p);
         ttype = p + off; /* the type table's end: entries are indexed backwards */
     }
@@ -127,8 +156,10 @@ int tether__lsda_call_site(const void *lsda, uintptr_t func_start, uintptr_t ip)
         if (ip < func_start + start)
             return LSDA_NOT_LISTED; /* sorted: we are past it */
         if (ip < func_start + start + len) {
-            if (action != 0 && has_empty_spec(actions + action - 1, ttype))
+            if (action != 0 &&
+                has_empty_spec(actions + action - 1, ttype, tt_enc, &cs->catch_all))
                 return LSDA_NO_THROW;
+            cs->landing_pad = lp ? func_start + lp : 0;
             return lp ? LSDA_CLEANUP : LSDA_NOTHING;
         }
     }

@@ -11,11 +11,18 @@ enum {
     LSDA_NO_THROW = 3,   /* covered by an empty exception specification: C++ terminates */
 };
 
+/* What else the call-site table says of that instruction. */
+struct tether_call_site {
+    uintptr_t landing_pad; /* LSDA_CLEANUP: where the unwind enters the frame */
+    int catch_all;         /* a catch (...) is among its handlers */
+};
+
 /*
  * What the call-site table of the function (or function part) starting
  * at func_start, whose LSDA is `lsda`, says of the instruction at ip.
  * LSDA_CLEANUP when it cannot tell (no table, an encoding not read).
  */
-int tether__lsda_call_site(const void *lsda, uintptr_t func_start, uintptr_t ip);
+int tether__lsda_call_site(const void *lsda, uintptr_t func_start, uintptr_t ip,
+                           struct tether_call_site *cs);
 
 #endif

@@ -360,6 +360,46 @@ START_TEST(test_nothrow_leaf_fault)
 }
 END_TEST
 
+/*
+ * A fiber that yielded inside a noexcept function: g++ and clang both
+ * make the unwind terminate the process there (g++ by leaving the call
+ * out of the table, clang with a catch (...) that calls
+ * std::terminate). The unwind starts above it instead, and says how
+ * many frames it passed over.
+ */
+NOIPA static void yields_deep()
+{
+    Guard inner(3);
+    tether_yield(nullptr, nullptr);
+}
+
+NOIPA static void yields_in_noexcept() noexcept
+{
+    Guard middle(2);
+    yields_deep();
+}
+
+NOIPA static void *calls_noexcept(void *, void *)
+{
+    Guard outer(1);
+    yields_in_noexcept();
+    return nullptr;
+}
+
+START_TEST(test_yield_inside_noexcept)
+{
+    tether_fiber *f = make_fiber(calls_noexcept, nullptr);
+    reset();
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_YIELDED);
+    int r = tether_fiber_unwind(f); /* and the process is still here */
+    ck_assert_msg(r >= 2, "unwind returned %d", r); /* yields_deep, yields_in_noexcept */
+    for (int i = 0; i < norder; i++)
+        ck_assert_msg(order[i] == 1, "guard %d ran: its frame was passed over", order[i]);
+    ck_assert_int_eq(tether_fiber_state(f), TETHER_TERMINATED);
+    ck_assert_int_eq(tether_fiber_destroy(f), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------- kills */
 
 static std::atomic<int> spinning;
@@ -977,6 +1017,7 @@ int main()
     tcase_add_test(tc, test_nested_segments_fpe);
     tcase_add_test(tc, test_report_demangles);
     tcase_add_test(tc, test_nothrow_leaf_fault);
+    tcase_add_test(tc, test_yield_inside_noexcept);
     tcase_add_test(tc, test_unwind_after_deadline);
     suite_add_tcase(s, tc);
 
