@@ -4,18 +4,25 @@
  * tether installs one process-wide handler for SIGSEGV, SIGBUS, SIGILL
  * and SIGFPE the first time a fiber is created, saving the handlers that
  * were installed before. A fault raised by the kernel (si_code > 0) while
- * a fiber runs, with the stack pointer on that fiber's stack (or the
- * faulting address in its guard region), stops the fiber: its resume
- * returns TETHER_FAULTED and tether_fiber_fault() describes the fault.
- * The handler fills the record without allocating and returns to the
+ * a fiber runs, with the stack pointer on that fiber's stack, stops the
+ * fiber: its resume returns TETHER_FAULTED and tether_fiber_fault()
+ * describes the fault. So does the fiber's stack overflow, wherever the
+ * pc is: an address in its guard region, or one just below a stack
+ * pointer that a frame too big for the guard took below the stack. The
+ * handler saves the registers without allocating and returns to the
  * host by rewriting the signal's saved context; no longjmp is involved.
+ * The backtrace is walked later, when the host first asks for the
+ * record, while the frames are still on the fiber's stack.
  *
  * Everything else is chained, so that tether changes nothing for faults
  * that are not a fiber's: faults on a thread's own stack, on threads
  * with no fiber running, signals sent with kill()/raise()/sigqueue(),
  * faults inside the switch code, and (when the fiber names its guest
  * code, see tether_fiber_opts.guest_code) faults whose pc is outside
- * the guest's code, which are host bugs. Chaining means: the previous
+ * the guest's code, which are host bugs (but not stack overflows: a
+ * guest can choose its depth so that a host function overflows). A
+ * guest that blocks these signals and then faults is killed by the
+ * kernel, which bypasses every handler. Chaining means: the previous
  * handler is called (SA_SIGINFO or plain); if there was none, or it was
  * SIG_IGN, the default action is restored and the fault happens again
  * on return, so the process dies with the same signal (and core) as it
@@ -46,8 +53,9 @@ typedef enum tether_fault_kind {
     TETHER_FAULT_ILL = 3,            /* SIGILL: illegal instruction (ud2) */
     TETHER_FAULT_FPE = 4,            /* SIGFPE: integer divide by zero, ... */
     TETHER_FAULT_STACK_OVERFLOW = 5  /* SIGSEGV in the fiber's guard region,
-                                        or with its stack pointer below the
-                                        usable stack */
+                                        or near a stack pointer that left
+                                        the stack (a frame bigger than the
+                                        guard) */
 } tether_fault_kind;
 
 /* Registers in the record, in DWARF register order (x86_64 psABI). */
@@ -78,9 +86,12 @@ typedef struct tether_fault {
     /*
      * The faulting stack: frames[0] is the pc, then the return address
      * of each caller, innermost first, down to the fiber's bottom frame
-     * (host frames beyond it are not included). Walked with libunwind
-     * from the signal's context; a walk that meets a corrupt stack stops
-     * there, and the record keeps what it had.
+     * (host frames beyond it are not included). Walked with libgcc's
+     * unwinder from the saved registers when tether_fiber_fault() is
+     * first called (or tether_fiber_unwind(), which walks it before the
+     * frames are gone); a walk that meets a corrupt stack stops there,
+     * and the record keeps what it had. After a call through a wild
+     * pointer (a pc no module holds), frames[1] is the caller.
      */
     int nframes;
     void *frames[TETHER_FAULT_FRAMES_MAX];
@@ -88,7 +99,8 @@ typedef struct tether_fault {
 
 /*
  * The fault that stopped a FAULTED fiber, or NULL if f is NULL or did not
- * fault.
+ * fault. The first call walks the backtrace (microseconds a frame); any
+ * thread may call it, the fiber must not be unwound or reset meanwhile.
  */
 TETHER_API const tether_fault *tether_fiber_fault(const tether_fiber *f);
 
@@ -98,8 +110,11 @@ TETHER_API const char *tether_fault_kind_name(int kind);
 /*
  * Writes a human-readable, multi-line report of a fault into buf (always
  * NUL-terminated when len > 0): the kind, signal, code, address, pc and
- * sp, then one line per frame with the symbol name and offset found by
- * dladdr() (static functions show as their module and offset). Returns
+ * sp, then one line per frame with the function and offset (exported
+ * ones from dladdr(), static ones from the module's own symbol table
+ * unless it was stripped; C++ names demangled when libstdc++ is in the
+ * process), the module, and for a pc no module holds "? (no module)".
+ * Returns
  * the length of the whole report, like snprintf (so a result >= len
  * means it was cut), or -EINVAL if fault is NULL, or buf is NULL with
  * len > 0. Not for signal handlers: it calls dladdr().

@@ -54,7 +54,17 @@ typedef enum tether_state {
     TETHER_RUNNING = 5     /* on a CPU now, or hosting a nested fiber */
 } tether_state;
 
-/* Stack geometry defaults and bounds, in bytes (rounded up to pages). */
+/*
+ * Stack geometry defaults and bounds, in bytes (rounded up to pages).
+ *
+ * A guard stops a frame that runs into it, not one bigger than the whole
+ * guard (an alloca or an array of megabytes): that one moves the stack
+ * pointer past it at once, and if what lies there is mapped (another
+ * fiber's stack), writes to it without faulting. Build guest code with
+ * -fstack-clash-protection (gcc, clang: big frames are probed page by
+ * page, so the first probe lands in the guard), or give fibers a guard
+ * bigger than any frame (guards cost address space, not memory).
+ */
 #define TETHER_STACK_SIZE_DEFAULT (1024u * 1024u)
 #define TETHER_STACK_SIZE_MIN (16u * 1024u)
 #define TETHER_STACK_SIZE_MAX (1024ul * 1024u * 1024u)
@@ -120,7 +130,9 @@ TETHER_API int tether_fiber_create(tether_fiber **out, tether_fn fn, void *arg,
 
 /*
  * Runs a READY or YIELDED fiber until it yields, returns, faults or is
- * terminated. `in` becomes the entry function's `in` on the first resume
+ * terminated. May be called from a signal handler, also one running on
+ * the alternate signal stack (the fiber then runs with a spare one, so
+ * its faults land elsewhere than on the handler's frames). `in` becomes the entry function's `in` on the first resume
  * and tether_yield()'s *in afterwards. On return *out (if out is not
  * NULL) holds the value yielded, the entry function's result, NULL for
  * a fault (see tether_fiber_fault()), or a termination's details: those
@@ -129,7 +141,9 @@ TETHER_API int tether_fiber_create(tether_fiber **out, tether_fn fn, void *arg,
  * Returns the state the fiber stopped in (TETHER_YIELDED, _RETURNED,
  * _FAULTED, _TERMINATED), or:
  *   -EINVAL   f is NULL
- *   -EDEADLK  f is the caller, or one of the fibers hosting the caller
+ *   -EDEADLK  f is the caller, or one of the fibers hosting the caller; or
+ *             resumes from signal handlers on the alternate stack nest
+ *             more than four deep
  *   -EBUSY    f is running on another thread
  *   -ESRCH    f has finished
  *   -ENOMEM   this is the thread's first resume and its alternate signal

@@ -14,7 +14,12 @@
  * tether_host_leave() returns to the guest. tether's own functions
  * called on a fiber count as host functions. When a fiber names its guest
  * code (tether_fiber_opts.guest_code), a kill that lands outside that
- * code is also deferred, to the fiber's next call into tether.
+ * code (in libc, in a host function called without a bracket) is also
+ * deferred: it takes effect the moment that function returns into the
+ * guest's code (tether moves the function's return address, as runtimes
+ * do to stop threads at safe points), or at the fiber's next call into
+ * tether, whichever comes first. Meanwhile the kill signal is sent again
+ * from 50 us to 5 ms apart, in case that return never comes.
  *
  * The kill signal. A kill of a fiber that is running guest code reaches
  * it with a signal sent to its thread: SIGURG, whose default action is

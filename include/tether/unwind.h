@@ -85,11 +85,17 @@
  * (swapped around each switch), so a fiber may yield inside a catch
  * block, move to another thread, and be unwound from there. A noexcept
  * function on the unwind's path that catches it and rethrows it (the
- * catch (...) idiom above) ends the process with std::terminate, as the
- * language demands and as thread cancellation would; a noexcept
- * function without such a handler is passed over like a nothrow call.
- * pthread_exit() and pthread_cancel() on a thread that is running a
- * fiber are not supported.
+ * catch (...) idiom above, written in the noexcept function itself)
+ * ends the process with std::terminate, as the language demands and as
+ * thread cancellation would; a noexcept function without such a handler
+ * is passed over like a nothrow call (counted).
+ *
+ * Threads that end. A thread that calls pthread_exit(), or is cancelled,
+ * while it runs fibers is unwound by glibc through them into its own
+ * frames: the fibers' cleanups run, innermost first, then the host's.
+ * Each fiber it ran ends TERMINATED once the thread is gone, with
+ * TETHER_THREAD_EXITED as its tether_fiber_result() (no resume returned
+ * to report it), and may then be destroyed.
  */
 #ifndef TETHER_UNWIND_H
 #define TETHER_UNWIND_H
