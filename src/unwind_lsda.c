@@ -18,41 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "leb128.h"
 #include "unwind_lsda.h"
 
 #define DW_EH_PE_omit 0xff
-
-static int64_t sleb(const uint8_t **p)
-{
-    int64_t v = 0;
-    unsigned shift = 0;
-    uint8_t b;
-
-    do {
-        b = *(*p)++;
-        if (shift < 64)
-            v |= (int64_t)(b & 0x7f) << shift;
-        shift += 7;
-    } while (b & 0x80);
-    if (shift < 64 && (b & 0x40))
-        v |= -((int64_t)1 << shift);
-    return v;
-}
-
-static uint64_t uleb(const uint8_t **p)
-{
-    uint64_t v = 0;
-    unsigned shift = 0;
-    uint8_t b;
-
-    do {
-        b = *(*p)++;
-        if (shift < 64)
-            v |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-    } while (b & 0x80);
-    return v;
-}
 
 /* A call-site field: the value formats gcc uses there (no application bits). */
 static int read_value(const uint8_t **p, uint8_t enc, uint64_t *v)
@@ -60,7 +29,7 @@ static int read_value(const uint8_t **p, uint8_t enc, uint64_t *v)
     const uint8_t *q = *p;
 
     switch (enc & 0x0f) {
-    case 0x01: *v = uleb(p); return 0;                       /* uleb128 */
+    case 0x01: *v = tether__uleb(p); return 0;                       /* uleb128 */
     case 0x02: *v = (uint64_t)(q[0] | q[1] << 8); *p += 2; return 0;
     case 0x03: case 0x0b:                                   /* (s|u)data4 */
         *v = (uint64_t)q[0] | (uint64_t)q[1] << 8 | (uint64_t)q[2] << 16 |
@@ -107,18 +76,18 @@ static int has_empty_spec(const uint8_t *a, const uint8_t *ttype, uint8_t tt_enc
         const uint8_t *disp_at, *list;
         int64_t filter, disp;
 
-        filter = sleb(&a);
+        filter = tether__sleb(&a);
         if (filter < 0) {
             if (!ttype)
                 return 1; /* a spec without a type table: nothing it allows */
             list = ttype - filter - 1;
-            if (uleb(&list) == 0)
+            if (tether__uleb(&list) == 0)
                 return 1;
         } else if (filter > 0 && ttype && catch_all_entry(ttype, tt_enc, filter)) {
             *catch_all = 1;
         }
         disp_at = a;
-        disp = sleb(&a);
+        disp = tether__sleb(&a);
         if (disp == 0)
             return 0;
         a = disp_at + disp;
@@ -140,11 +109,11 @@ int tether__lsda_call_site(const void *lsda, uintptr_t func_start, uintptr_t ip,
     if (*p++ != DW_EH_PE_omit)
         return LSDA_CLEANUP; /* a landing-pad base of its own: not what compilers emit; trust it */
     if ((tt_enc = *p++) != DW_EH_PE_omit) {
-        uint64_t off = uleb(&p);
+        uint64_t off = tether__uleb(&p);
         ttype = p + off; /* the type table's end: entries are indexed backwards */
     }
     cs_enc = *p++;
-    cs_len = uleb(&p);
+    cs_len = tether__uleb(&p);
     end = p + cs_len;
     actions = end; /* the action table follows the call-site table */
     while (p < end) {
@@ -152,7 +121,7 @@ int tether__lsda_call_site(const void *lsda, uintptr_t func_start, uintptr_t ip,
         if (read_value(&p, cs_enc, &start) || read_value(&p, cs_enc, &len) ||
             read_value(&p, cs_enc, &lp))
             return LSDA_CLEANUP; /* an encoding we do not read: trust it */
-        action = uleb(&p);
+        action = tether__uleb(&p);
         if (ip < func_start + start)
             return LSDA_NOT_LISTED; /* sorted: we are past it */
         if (ip < func_start + start + len) {

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "leb128.h"
 #include "unwind_tables.h"
 
 /* libgcc's FDE lookup (exported by libgcc_s, declared in no header). */
@@ -27,21 +28,6 @@ extern const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases);
 
 #define DW_EH_PE_omit 0xff
 #define DW_EH_PE_indirect 0x80
-
-static uint64_t uleb(const uint8_t **p)
-{
-    uint64_t v = 0;
-    unsigned shift = 0;
-    uint8_t b;
-
-    do {
-        b = *(*p)++;
-        if (shift < 64)
-            v |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-    } while (b & 0x80);
-    return v;
-}
 
 /* A pointer in one of the encodings CIEs use (no text or function base). */
 static int read_pointer(const uint8_t **p, uint8_t enc,
@@ -111,13 +97,13 @@ void *tether__personality_of(uintptr_t pc)
     p += strlen(aug) + 1;
     if (aug[0] != 'z')
         return NULL; /* no augmentation data: no personality */
-    (void)uleb(&p);                        /* code alignment */
-    (void)uleb(&p);                        /* data alignment (sleb: same bytes) */
+    (void)tether__uleb(&p);                        /* code alignment */
+    (void)tether__uleb(&p);                        /* data alignment (sleb: same bytes) */
     if (cie[8] == 1)
         p++;                               /* return register, one byte */
     else
-        (void)uleb(&p);
-    (void)uleb(&p);                        /* augmentation data length */
+        (void)tether__uleb(&p);
+    (void)tether__uleb(&p);                        /* augmentation data length */
     for (const char *a = aug + 1; *a; a++) {
         switch (*a) {
         case 'P': {

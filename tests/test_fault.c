@@ -538,17 +538,6 @@ END_TEST
 /* ------------------------------------------------------------------ soak */
 
 
-static int open_fds(void)
-{
-    int n = 0;
-    char path[64];
-    for (int fd = 0; fd < 4096; fd++) {
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-        n += access(path, F_OK) == 0;
-    }
-    return n;
-}
-
 static void fault_many(int count)
 {
     tether_fiber_opts o = {.stack_size = 64 * 1024};

@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <dlfcn.h>
 #include <mutex>
 #include <string>
@@ -30,17 +29,6 @@ static void *run_plugin(void *arg, void *)
 {
     call *c = static_cast<call *>(arg);
     return (void *)(intptr_t)c->fn(c->m, c->path, nullptr); /* faults */
-}
-
-static int open_fds()
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    ck_assert_ptr_nonnull(d);
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
 }
 
 static write_fn load(const char *name)

@@ -51,6 +51,18 @@ static inline long resident_kib(void)
     return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/* How many file descriptors this process has open. */
+static inline int open_fds(void)
+{
+    int n = 0;
+    char path[64];
+    for (int fd = 0; fd < 4096; fd++) {
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        n += access(path, F_OK) == 0;
+    }
+    return n;
+}
+
 /* Runs one suite and exits with its verdict. */
 static inline int run_suite(Suite *s)
 {
