@@ -1,37 +1,60 @@
 /*
  * tether context switch and fiber bottom frame: x86_64, System V ABI, ELF.
  *
- * Two switches, one per direction:
+ * The switches, one per direction and way back:
  *
- *   tether__ctx_resume  host -> fiber. Stores the host's callee-saved
- *                       registers, rsp and rip in the HOST RECORD at the
- *                       top of the fiber stack, then loads the fiber.
- *   tether__ctx_yield   fiber -> host. Pushes the fiber's callee-saved
- *                       registers on the fiber stack, saves its rsp, then
- *                       loads the host from the record.
+ *   tether__switch_in    host -> fiber. Stores the host's callee-saved
+ *                        registers, rsp and return address in the HOST
+ *                        RECORD at the top of the fiber stack, then loads
+ *                        the fiber.
+ *   tether__switch_out   fiber -> host, the fast way back: pushes the
+ *                        fiber's callee-saved registers, saves its rsp,
+ *                        loads the host, publishes the fiber's new state
+ *                        (only now, off the fiber's stack) and returns to
+ *                        the host's caller with that state.
+ *   tether__switch_out_finish  fiber -> host, the other way back: the
+ *                        host continues in tether__host_finish, which
+ *                        calls tether__resume_finish (src/fiber.c) on the
+ *                        host's stack and returns what it says. Signal
+ *                        handlers send a stopped fiber's host there too.
+ *
+ * Speed: the public resume and yield (src/fiber.c) tail-call the
+ * switches, so the host's return address in the record is that of its
+ * own call to tether_fiber_resume, and the fiber's is that of the
+ * guest's call to tether_yield. Each switch leaves with an indirect jmp
+ * to the other side's return address, never a ret: every call then
+ * stays unmatched rather than mismatched, and the return-stack
+ * predictor, which would guess every such ret wrong, is never asked.
  *
  * Top of a fiber stack (R = the record; every offset is in
  * src/arch_x86_64.h):
  *
- *        top of the mapping (16-aligned)
- *   top-16 .. top      zero padding
+ *   R+REC_SIZE+16 ...  the fiber object (src/fiber_impl.h)
  *   R+176 .. R+192     {host rbp, host rip}: frame-pointer record; the
  *                      bottom frame's rbp points here, so fp walkers
- *                      (perf) continue into the host
- *   R+0   .. R+176     host registers at ucontext_t offsets
+ *                      (perf) continue into the host. Its rip (REC_RET)
+ *                      is where the switch goes back to the host.
+ *   R+0   .. R+176     host registers at ucontext_t offsets; the rip
+ *                      slot (REC_RIP) holds the return address - 1,
+ *                      for unwinders (see the bottom frame's CFI)
  *        <- rsp of the bottom frame (tether__fiber_trampoline) = R
  *   below              the fiber's own frames
  *
  * A suspended fiber (its saved rsp points at the lowest line):
  *
- *   +56 resume address
+ *   +56 resume address (the return address of its call to the switch)
  *   +48 rbp
  *   +40 rbx
  *   +32 r12 ... +8 r15
  *   +0  mxcsr (4 bytes) | x87 control word (2 bytes)
  *
- * Both switches leave with an indirect jmp, never ret: a ret here would
- * never match its call and would mispredict on every switch.
+ * Floating-point control (MXCSR, the x87 control word) is switched only
+ * for fibers created with TETHER_FIBER_FP_CONTROL (a flag byte in the
+ * record says so): stmxcsr alone costs more than the rest of a switch
+ * on AMD Zen, and most code never changes the control words. For those
+ * fibers each side's words are saved at every switch and the other
+ * side's loaded: measured here, loading unconditionally is faster than
+ * comparing first (the compare waits on the store just made).
  */
 
 #include "arch_x86_64.h"
@@ -39,21 +62,24 @@
         .text
 
 /*
- * void *tether__ctx_resume(void *record, void *fiber_sp, void *value)
+ * int tether__switch_in(void *record, void *fiber_sp, void *value)
  *
- * Returns (in the host) when the fiber yields, with the value it yields.
- * The fiber receives `value` in rax (as the result of its yield) and in
- * rsi (as the second argument of a fresh fiber's entry).
+ * Returns (in the host) when the fiber comes back: through
+ * tether__switch_out with the state it published, or through
+ * tether__host_finish with what tether__resume_finish returned. The
+ * fiber receives rax = 0 (the result of its tether_yield) and rsi =
+ * value (the second argument of a fresh fiber's entry).
  */
-        .globl  tether__ctx_resume
-        .hidden tether__ctx_resume
-        .type   tether__ctx_resume, @function
+        .globl  tether__switch_in
+        .hidden tether__switch_in
+        .type   tether__switch_in, @function
         .p2align 4
-tether__ctx_resume:
+tether__switch_in:
         .cfi_startproc
         movq    (%rsp), %rax            /* our return address */
         leaq    8(%rsp), %rcx           /* our rsp once we have "returned" */
-        movq    %rax, REC_RIP(%rdi)
+        leaq    -1(%rax), %r8           /* the pc unwinders see: inside the call */
+        movq    %r8, REC_RIP(%rdi)
         movq    %rcx, REC_RSP(%rdi)
         movq    %rbp, REC_RBP(%rdi)
         movq    %rbx, REC_RBX(%rdi)
@@ -62,13 +88,16 @@ tether__ctx_resume:
         movq    %r14, REC_R14(%rdi)
         movq    %r15, REC_R15(%rdi)
         movq    %rbp, REC_FP(%rdi)      /* fp record: host rbp ... */
-        movq    %rax, REC_FP+8(%rdi)    /* ... and host rip */
+        movq    %rax, REC_RET(%rdi)     /* ... and host rip: where we go back */
+        testb   $REC_KEEP_FP, REC_FLAGS(%rdi)
+        jz      3f
         stmxcsr REC_CTL(%rdi)
         fnstcw  REC_CTL+4(%rdi)
+3:
         /*
          * Stack change. From here the CFI describes the fiber's frame
-         * inside tether__ctx_yield (or the initial block of a fresh
-         * fiber, laid out the same way): the register pushes below.
+         * inside its switch out (or the initial block of a fresh fiber,
+         * laid out the same way): the register pushes below.
          */
         movq    %rsi, %rsp
         .cfi_def_cfa_offset SAVED_SIZE
@@ -78,9 +107,12 @@ tether__ctx_resume:
         .cfi_offset %r13, -40
         .cfi_offset %r14, -48
         .cfi_offset %r15, -56
+        /* The fiber's control words, if it keeps its own. */
+        testb   $REC_KEEP_FP, REC_FLAGS(%rdi)
+        jz      1f
         ldmxcsr (%rsp)
         fldcw   4(%rsp)
-        addq    $8, %rsp                /* past the control words */
+1:      addq    $8, %rsp                /* past the control words */
         .cfi_adjust_cfa_offset -8
         popq    %r15
         .cfi_adjust_cfa_offset -8
@@ -103,28 +135,23 @@ tether__ctx_resume:
         popq    %rcx
         .cfi_adjust_cfa_offset -8       /* CFA = rsp: the call is undone */
         .cfi_register %rip, %rcx        /* and the return address is in rcx */
-        movq    %rdx, %rax
+        xorl    %eax, %eax
         movq    %rdx, %rsi
         jmp     *%rcx
         .cfi_endproc
-        .globl  tether__ctx_resume_end
-        .hidden tether__ctx_resume_end
-tether__ctx_resume_end:
-        .size   tether__ctx_resume, . - tether__ctx_resume
+        .globl  tether__switch_in_end
+        .hidden tether__switch_in_end
+tether__switch_in_end:
+        .size   tether__switch_in, . - tether__switch_in
 
 /*
- * void *tether__ctx_yield(void **save_sp, void *record, void *value)
- *
- * Suspends the fiber, storing its rsp in *save_sp, and continues the host
- * in `record` as if its tether__ctx_resume returned `value`. Returns (in
- * the fiber) when the fiber is resumed, with the value of that resume.
+ * The fiber's half of a switch out, shared by both ways back: pushes
+ * the fiber's callee-saved registers and control words below the return
+ * address its caller left, and saves its rsp in *rdi. Up to the store
+ * the pushes can overflow into the guard: that is the fiber's stack
+ * overflow like any other (the host record is untouched yet).
  */
-        .globl  tether__ctx_yield
-        .hidden tether__ctx_yield
-        .type   tether__ctx_yield, @function
-        .p2align 4
-tether__ctx_yield:
-        .cfi_startproc
+        .macro  SUSPEND_FIBER
         pushq   %rbp
         .cfi_adjust_cfa_offset 8        /* CFA stays "rsp before the call" */
         .cfi_rel_offset %rbp, 0
@@ -145,27 +172,54 @@ tether__ctx_yield:
         .cfi_rel_offset %r15, 0
         subq    $8, %rsp
         .cfi_adjust_cfa_offset 8
+        testb   $REC_KEEP_FP, REC_FLAGS(%rsi)
+        jz      4f
         stmxcsr (%rsp)
         fnstcw  4(%rsp)
+4:      movq    %rsp, (%rdi)            /* the fiber is now suspended */
+        .endm
+
         /*
-         * Up to here the pushes can overflow into the guard: that is the
-         * fiber's stack overflow like any other (the host record is
-         * untouched yet). From here on the fiber is suspended.
+         * The host's half, from the record in rsi: its control words if
+         * the fiber keeps its own, its callee-saved registers; its return
+         * address into rcx.
          */
-        movq    %rsp, (%rdi)            /* the fiber is now suspended */
+        .macro  LOAD_HOST
+        testb   $REC_KEEP_FP, REC_FLAGS(%rsi)
+        jz      1f
         ldmxcsr REC_CTL(%rsi)
         fldcw   REC_CTL+4(%rsi)
-        movq    REC_RBX(%rsi), %rbx
+1:      movq    REC_RBX(%rsi), %rbx
         movq    REC_R12(%rsi), %r12
         movq    REC_R13(%rsi), %r13
         movq    REC_R14(%rsi), %r14
         movq    REC_R15(%rsi), %r15
         movq    REC_RBP(%rsi), %rbp
-        movq    REC_RIP(%rsi), %rcx
+        movq    REC_RET(%rsi), %rcx
+        .endm
+
+/*
+ * int tether__switch_out(void **save_sp, void *record, int stop,
+ *                        _Atomic uint64_t *state)
+ *
+ * Suspends the fiber (its rsp into *save_sp) and continues the host in
+ * `record` as if its call to the switch in returned `stop`, after
+ * storing `stop` into *state: only then, off the fiber's stack, may
+ * another thread see the fiber as resumable. Returns (on the fiber) 0
+ * when it is resumed.
+ */
+        .globl  tether__switch_out
+        .hidden tether__switch_out
+        .type   tether__switch_out, @function
+        .p2align 4
+tether__switch_out:
+        .cfi_startproc
+        movq    %rcx, %r11              /* the state word, kept for the end */
+        SUSPEND_FIBER
+        LOAD_HOST
         /*
-         * Stack change: we are the host now, just back from its
-         * tether__ctx_resume. Its registers are loaded, its return
-         * address is in rcx.
+         * Stack change: we are the host now, just back from its switch
+         * in. Its registers are loaded, its return address is in rcx.
          */
         movq    REC_RSP(%rsi), %rsp
         .cfi_def_cfa_offset 0
@@ -176,13 +230,72 @@ tether__ctx_yield:
         .cfi_restore %r13
         .cfi_restore %r14
         .cfi_restore %r15
-        movq    %rdx, %rax
+        movl    %edx, %eax
+        movq    %rax, (%r11)
         jmp     *%rcx
         .cfi_endproc
-        .globl  tether__ctx_yield_end
-        .hidden tether__ctx_yield_end
-tether__ctx_yield_end:
-        .size   tether__ctx_yield, . - tether__ctx_yield
+        .globl  tether__switch_out_end
+        .hidden tether__switch_out_end
+tether__switch_out_end:
+        .size   tether__switch_out, . - tether__switch_out
+
+/*
+ * void tether__switch_out_finish(void **save_sp, void *record,
+ *                                struct tether_fiber *f)
+ *
+ * Suspends the fiber like tether__switch_out, then continues the host in
+ * tether__host_finish with f: the host's return address back on top of
+ * its stack, as its call left it. Returns (on the fiber) 0 when resumed.
+ */
+        .globl  tether__switch_out_finish
+        .hidden tether__switch_out_finish
+        .type   tether__switch_out_finish, @function
+        .p2align 4
+tether__switch_out_finish:
+        .cfi_startproc
+        SUSPEND_FIBER
+        LOAD_HOST
+        movq    REC_RSP(%rsi), %rsp
+        pushq   %rcx                    /* where the host's call returns */
+        /* From here the CFI is that of a function just called by the host. */
+        .cfi_def_cfa_offset 8
+        .cfi_offset %rip, -8
+        .cfi_restore %rbp
+        .cfi_restore %rbx
+        .cfi_restore %r12
+        .cfi_restore %r13
+        .cfi_restore %r14
+        .cfi_restore %r15
+        movq    %rdx, %rdi
+        jmp     tether__host_finish
+        .cfi_endproc
+        .globl  tether__switch_out_finish_end
+        .hidden tether__switch_out_finish_end
+tether__switch_out_finish_end:
+        .size   tether__switch_out_finish, . - tether__switch_out_finish
+
+/*
+ * tether__host_finish: the host, back from a fiber that stopped any way
+ * but the fast one, with rdi = the fiber and rsp at the return address
+ * of the host's call, as if that call had just entered us. Runs
+ * tether__resume_finish(fiber) on the host's stack and returns what it
+ * returns, as the host's call to the switch in. An ordinary function:
+ * its CFI is the default one.
+ */
+        .globl  tether__host_finish
+        .hidden tether__host_finish
+        .type   tether__host_finish, @function
+        .p2align 4
+tether__host_finish:
+        .cfi_startproc
+        subq    $8, %rsp                /* 16-align the stack for the call */
+        .cfi_adjust_cfa_offset 8
+        call    tether__resume_finish
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        ret
+        .cfi_endproc
+        .size   tether__host_finish, . - tether__host_finish
 
 /*
  * The permanent bottom frame of every fiber. Entered once, by the first
@@ -208,10 +321,14 @@ tether__ctx_yield_end:
          * A signal frame. gdb refuses to unwind into a frame whose stack
          * address is lower than its callee's ("previous frame inner to
          * this frame") unless a signal frame sits between them, and the
-         * host's stack may lie anywhere. Unwinders then look up the
-         * host's pc as given rather than pc-1, which is right for a
-         * return address; libunwind's fast path reads a ucontext at this
-         * frame's rsp, which the record's layout provides.
+         * host's stack may lie anywhere. Unwinders then take the host's
+         * pc as exact, not as a return address to look up at pc-1: so
+         * the record's rip slot holds the return address minus 1, a pc
+         * inside the host's call, where its call-site table (a cleanup
+         * of its own, when pthread_exit crosses into it) is looked up.
+         * The switch goes back through REC_RET, the true return address.
+         * libunwind's fast path reads a ucontext at this frame's rsp,
+         * which the record's layout provides.
          */
         .cfi_signal_frame
         /* CFA = [rsp + REC_RSP]: DW_CFA_def_cfa_expression, 4 bytes:
@@ -407,62 +524,6 @@ tether__arch_walk:
         ret
         .cfi_endproc
         .size   tether__arch_walk, . - tether__arch_walk
-
-/*
- * tether__kill_hijack: where a host function the guest called returns
- * when a kill landed in it (src/kill_hijack.c moved its return address
- * here, keeping the real one in the thread-local tether__hijack_ret).
- * Entered by that function's ret, with the guest's callee-saved
- * registers in place and its results in rax, rdx, xmm0, xmm1. Pushes
- * the real return address, so that from here on the stack looks as if
- * the guest had called us, and calls tether__kill_hijacked, which ends
- * the fiber if the kill still stands, or returns; then we return to the
- * guest with the results intact.
- */
-        .globl  tether__kill_hijack
-        .hidden tether__kill_hijack
-        .type   tether__kill_hijack, @function
-        .p2align 4
-        .cfi_startproc simple
-        /*
-         * Until the push, the return address is only in the thread-local:
-         * no unwinder can step from here (a kill signal landing here is
-         * ignored, as in the switch code; nothing else stops here).
-         */
-        .cfi_def_cfa %rsp, 0
-        .cfi_undefined %rip
-tether__kill_hijack:
-        movq    tether__hijack_ret@gottpoff(%rip), %rcx
-        movq    %fs:(%rcx), %rcx
-        pushq   %rcx
-        .cfi_def_cfa_offset 8           /* a call frame: CFA = rsp + 8 */
-        .cfi_offset %rip, -8            /* the guest's return address */
-        .globl  tether__kill_hijack_pushed
-        .hidden tether__kill_hijack_pushed
-tether__kill_hijack_pushed:
-        pushq   %rax
-        .cfi_adjust_cfa_offset 8
-        pushq   %rdx
-        .cfi_adjust_cfa_offset 8
-        subq    $40, %rsp               /* xmm0, xmm1; rsp 16-aligned at the call */
-        .cfi_adjust_cfa_offset 40
-        movdqu  %xmm0, (%rsp)
-        movdqu  %xmm1, 16(%rsp)
-        call    tether__kill_hijacked
-        movdqu  (%rsp), %xmm0
-        movdqu  16(%rsp), %xmm1
-        addq    $40, %rsp
-        .cfi_adjust_cfa_offset -40
-        popq    %rdx
-        .cfi_adjust_cfa_offset -8
-        popq    %rax
-        .cfi_adjust_cfa_offset -8
-        ret                             /* to the guest, where it was going */
-        .cfi_endproc
-        .globl  tether__kill_hijack_end
-        .hidden tether__kill_hijack_end
-tether__kill_hijack_end:
-        .size   tether__kill_hijack, . - tether__kill_hijack
 
 /*
  * void tether__arch_call_on_stack(void *top, void (*fn)(void *), void *arg)

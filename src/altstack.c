@@ -115,12 +115,7 @@ static void release(struct tether_thread *t)
 }
 
 /* Each thread's own, from its first resume to its exit. */
-static const struct tether_thread_hooks hooks = {install, release, NULL};
-
-__attribute__((constructor)) static void register_hooks(void)
-{
-    tether__thread_hooks(&hooks);
-}
+TETHER_THREAD_HOOKS(install, release, NULL);
 
 struct swap {
     stack_t next, prev;

@@ -43,7 +43,8 @@ struct tether_altstacks {
  */
 static inline int tether__altstack_in_use(const struct tether_altstacks *a)
 {
-    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t sp;
+    __asm__("movq %%rsp, %0" : "=r"(sp)); /* (arch.h is above this layer) */
     return sp >= a->lo && sp < a->hi;
 }
 

@@ -8,24 +8,49 @@
 #ifndef TETHER_ARCH_H
 #define TETHER_ARCH_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct tether_fiber;
 
 /*
- * Host -> fiber. Saves the caller in `record`, continues the fiber
- * suspended at `fiber_sp` and hands it `value`. Returns when the fiber
- * yields, with the value it yields.
+ * Host -> fiber. Saves the caller in `record` and continues the fiber
+ * suspended at `fiber_sp` (rax = 0, rsi = value there). Returns when the
+ * fiber comes back: the state it published (tether__switch_out), or what
+ * tether__resume_finish returned (tether__switch_out_finish, a signal).
  */
-void *tether__ctx_resume(void *record, void *fiber_sp, void *value);
+int tether__switch_in(void *record, void *fiber_sp, void *value);
 
 /*
- * Fiber -> host. Suspends the caller (its stack pointer goes to
- * *save_sp) and continues the host saved in `record`, whose resume
- * returns `value`. Returns when the fiber is resumed, with that value.
+ * Fiber -> host, the fast way: suspends the caller (its stack pointer
+ * goes to *save_sp), continues the host saved in `record`, stores `stop`
+ * into *state once off the fiber's stack, and makes the host's switch in
+ * return `stop`. Returns 0 when the fiber is resumed.
  */
-void *tether__ctx_yield(void **save_sp, void *record, void *value);
+int tether__switch_out(void **save_sp, void *record, int stop,
+                       _Atomic uint64_t *state);
+
+/*
+ * Fiber -> host, the other way: suspends the caller, then the host runs
+ * tether__resume_finish(f) and its switch in returns what that returns.
+ * Returns 0 when the fiber is resumed.
+ */
+int tether__switch_out_finish(void **save_sp, void *record, struct tether_fiber *f);
+
+/* Where a fiber's host continues when it comes back by the other way. */
+void tether__host_finish(void);
+
+/* What the host does then, on its own stack (fiber.c). */
+int tether__resume_finish(struct tether_fiber *f);
+
+/* The stack pointer, near enough (the caller's frame). */
+static inline __attribute__((always_inline)) uintptr_t tether__arch_sp(void)
+{
+    uintptr_t sp;
+    __asm__("movq %%rsp, %0" : "=r"(sp));
+    return sp;
+}
 
 /* The permanent bottom frame of every fiber stack (see the .S file). */
 void tether__fiber_trampoline(void);
@@ -58,28 +83,20 @@ _Noreturn void tether__fiber_main(struct tether_fiber *f, void *first);
  * [start, end) interrupts a half-done switch, so the handlers never
  * redirect from there (see kill.c, fault.c).
  */
-extern const char tether__ctx_resume_end[];
-extern const char tether__ctx_yield_end[];
+extern const char tether__switch_in_end[];
+extern const char tether__switch_out_end[];
+extern const char tether__switch_out_finish_end[];
 extern const char tether__fiber_trampoline_end[];
 
 
-/*
- * Where a host function the guest called returns when a kill landed in
- * it (see src/kill_hijack.c); the real return address is in the
- * thread-local tether__hijack_ret until the label _pushed.
- */
-void tether__kill_hijack(void);
-extern const char tether__kill_hijack_pushed[];
-extern const char tether__kill_hijack_end[];
-
 static inline int tether__arch_in_switch(uintptr_t pc)
 {
-    return (pc >= (uintptr_t)tether__ctx_resume &&
-            pc < (uintptr_t)tether__ctx_resume_end) ||
-           (pc >= (uintptr_t)tether__ctx_yield &&
-            pc < (uintptr_t)tether__ctx_yield_end) ||
-           (pc >= (uintptr_t)tether__kill_hijack &&
-            pc < (uintptr_t)tether__kill_hijack_end);
+    return (pc >= (uintptr_t)tether__switch_in &&
+            pc < (uintptr_t)tether__switch_in_end) ||
+           (pc >= (uintptr_t)tether__switch_out &&
+            pc < (uintptr_t)tether__switch_out_end) ||
+           (pc >= (uintptr_t)tether__switch_out_finish &&
+            pc < (uintptr_t)tether__switch_out_finish_end);
 }
 
 static inline int tether__arch_in_frame_stub(uintptr_t pc)
@@ -103,10 +120,10 @@ uintptr_t tether__arch_uc_sp(const void *uc);
 void tether__arch_uc_regs(const void *uc, uint64_t *regs);
 /*
  * Rewrites the context so that returning from the signal handler
- * continues the host saved in `record`, as if its tether__ctx_resume
- * had returned `value`.
+ * continues the host saved in `record` in tether__host_finish(f), as if
+ * its call to the switch in had just entered it.
  */
-void tether__arch_uc_to_host(void *uc, const void *record, void *value);
+void tether__arch_uc_to_host(void *uc, const void *record, struct tether_fiber *f);
 
 /* The trampoline's landing pad, where every unwind of the fiber ends. */
 void tether__fiber_landing(void);
@@ -114,10 +131,12 @@ void tether__fiber_landing(void);
 /*
  * Lays out a fresh fiber stack ending at `top` (16-aligned): the host
  * record, and below it a suspended context that enters the trampoline
- * with `f`. Stores the record's address in *record; returns the saved
+ * with `f`. keep_fp: the switches keep the fiber's floating-point
+ * control apart from its hosts' (TETHER_FIBER_FP_CONTROL). Stores the record's address in *record; returns the saved
  * stack pointer to resume.
  */
-void *tether__arch_ctx_init(void *top, struct tether_fiber *f, void **record);
+void *tether__arch_ctx_init(void *top, struct tether_fiber *f, void **record,
+                            int keep_fp);
 
 /* Calls fn(arg) on another stack, whose top is `top`, and returns. */
 void tether__arch_call_on_stack(void *top, void (*fn)(void *), void *arg);
@@ -142,6 +161,9 @@ void *tether__arch_frame_at(uintptr_t below, const uint64_t *regs, int exact,
  * registers a switch does not keep are zero.
  */
 void tether__arch_suspended_regs(const void *sp, uint64_t *regs);
+
+/* The floating-point control words of a fiber suspended at `sp`. */
+uint64_t tether__arch_suspended_ctl(const void *sp);
 
 /* The floating-point control words in a signal context, as a saved block's first slot. */
 uint64_t tether__arch_uc_ctl(const void *uc);

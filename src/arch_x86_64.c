@@ -16,16 +16,19 @@ _Static_assert(REC_R12 == GREG(REG_R12) && REC_R13 == GREG(REG_R13) &&
                REC_RSP == GREG(REG_RSP) && REC_RIP == GREG(REG_RIP),
                "host record slots must sit at their ucontext_t offsets");
 _Static_assert(REC_FP + 16 <= REC_SIZE && REC_SIZE % 16 == 0, "record size");
+_Static_assert(REC_RET == REC_FP + 8, "the fp record's rip is the return address");
 
 #define MXCSR_DEFAULT 0x1f80u  /* all SSE exceptions masked, round to nearest */
 #define X87_CW_DEFAULT 0x037fu /* all x87 exceptions masked, 64-bit precision */
 
-void *tether__arch_ctx_init(void *top, struct tether_fiber *f, void **record)
+void *tether__arch_ctx_init(void *top, struct tether_fiber *f, void **record,
+                            int keep_fp)
 {
     char *rec = (char *)top - TOP_PAD - REC_SIZE;
     uintptr_t *saved = (uintptr_t *)(rec - SAVED_SIZE);
 
     memset(rec, 0, REC_SIZE + TOP_PAD);
+    rec[REC_FLAGS] = keep_fp ? REC_KEEP_FP : 0;
     saved[0] = (uintptr_t)MXCSR_DEFAULT | ((uintptr_t)X87_CW_DEFAULT << 32);
     saved[1] = 0;                                  /* r15 */
     saved[2] = 0;                                  /* r14 */
@@ -37,6 +40,7 @@ void *tether__arch_ctx_init(void *top, struct tether_fiber *f, void **record)
     *record = rec;
     return saved;
 }
+
 
 /* ---- signal contexts ---------------------------------------------------- */
 
@@ -68,11 +72,12 @@ void tether__arch_uc_regs(const void *ucv, uint64_t *regs)
 
 #define EFLAGS_DF 0x400u /* direction flag: the ABI wants it clear at a call */
 
-void tether__arch_uc_to_host(void *ucv, const void *record, void *value)
+void tether__arch_uc_to_host(void *ucv, const void *record, struct tether_fiber *f)
 {
     ucontext_t *uc = ucv;
     greg_t *g = uc->uc_mcontext.gregs;
     const char *rec = record;
+    uintptr_t rsp, rip;
     uint32_t mxcsr;
     uint16_t cw;
 
@@ -83,19 +88,30 @@ void tether__arch_uc_to_host(void *ucv, const void *record, void *value)
     memcpy(&g[REG_R13], rec + REC_R13, 8);
     memcpy(&g[REG_R14], rec + REC_R14, 8);
     memcpy(&g[REG_R15], rec + REC_R15, 8);
-    memcpy(&g[REG_RSP], rec + REC_RSP, 8);
-    memcpy(&g[REG_RIP], rec + REC_RIP, 8);
-    g[REG_RAX] = (greg_t)(uintptr_t)value; /* tether__ctx_resume's result */
+    /*
+     * The host continues in tether__host_finish(f), with its return
+     * address back on top of its stack, where its call left it.
+     */
+    memcpy(&rsp, rec + REC_RSP, 8);
+    memcpy(&rip, rec + REC_RET, 8);
+    rsp -= 8;
+    memcpy((void *)rsp, &rip, 8);
+    g[REG_RSP] = (greg_t)rsp;
+    g[REG_RIP] = (greg_t)(uintptr_t)tether__host_finish;
+    g[REG_RDI] = (greg_t)(uintptr_t)f;
     g[REG_EFL] &= ~(greg_t)EFLAGS_DF;
     /*
-     * The host's floating-point control words; and an empty x87 stack
-     * with no pending exceptions, as at any call boundary.
+     * An empty x87 stack with no pending exceptions, as at any call
+     * boundary; and the host's floating-point control words, if the
+     * fiber kept its own (else they are the host's already).
      */
     memcpy(&mxcsr, rec + REC_CTL, 4);
     memcpy(&cw, rec + REC_CTL + 4, 2);
     if (uc->uc_mcontext.fpregs) {
-        uc->uc_mcontext.fpregs->mxcsr = mxcsr;
-        uc->uc_mcontext.fpregs->cwd = cw;
+        if (rec[REC_FLAGS] & REC_KEEP_FP) {
+            uc->uc_mcontext.fpregs->mxcsr = mxcsr;
+            uc->uc_mcontext.fpregs->cwd = cw;
+        }
         uc->uc_mcontext.fpregs->swd = 0;
         uc->uc_mcontext.fpregs->ftw = 0; /* abridged tag word: all empty */
     }
@@ -145,4 +161,10 @@ void tether__arch_suspended_regs(const void *sp, uint64_t *regs)
     regs[TETHER_REG_RBP] = saved[6];
     regs[TETHER_REG_RIP] = saved[7];
     regs[TETHER_REG_RSP] = (uintptr_t)sp + SAVED_SIZE;
+}
+
+uint64_t tether__arch_suspended_ctl(const void *sp)
+{
+    const uint64_t *saved = sp;
+    return saved[0] & 0xffffffffffffull; /* mxcsr, x87 control word */
 }

@@ -15,6 +15,8 @@
 #define TETHER_ARCH_X86_64_H
 
 #define REC_CTL 0     /* mxcsr (4 bytes), x87 control word (2 bytes) */
+#define REC_FLAGS 7   /* one byte: */
+#define REC_KEEP_FP 1 /* the fiber keeps its own floating-point control */
 #define REC_R12 72    /* = 40 + 8 * REG_R12 */
 #define REC_R13 80
 #define REC_R14 88
@@ -22,8 +24,9 @@
 #define REC_RBP 120   /* = 40 + 8 * REG_RBP */
 #define REC_RBX 128
 #define REC_RSP 160   /* the host's rsp once its call has returned */
-#define REC_RIP 168   /* where the host continues */
+#define REC_RIP 168   /* the host's pc for unwinders: its return address - 1 */
 #define REC_FP 176    /* {host rbp, host rip}: a frame-pointer record */
+#define REC_RET 184   /* = REC_FP + 8: the return address, where the host continues */
 #define REC_SIZE 192
 
 /* Bytes between the record's end and the top of the stack (kept zero). */

@@ -23,11 +23,6 @@
 #include "cxx_eh.h"
 #include "thread.h"
 
-/* libstdc++'s per-thread record (unwind-cxx.h), on x86_64. */
-struct cxa_eh_globals {
-    void *caught;
-    unsigned int uncaught;
-};
 
 static void *(*begin_catch)(void *);
 static void (*end_catch)(void);
@@ -72,12 +67,7 @@ static void child(struct tether_thread *t)
     pthread_mutex_init(&lock, NULL);
 }
 
-static const struct tether_thread_hooks hooks = {NULL, NULL, child};
-
-__attribute__((constructor)) static void register_hooks(void)
-{
-    tether__thread_hooks(&hooks);
-}
+TETHER_THREAD_HOOKS(NULL, NULL, child);
 
 void tether__cxx_eh_probe(void)
 {
@@ -120,23 +110,20 @@ static void probe_locked(void)
                               memory_order_release);
 }
 
-void tether__cxx_eh_swap_slow(struct tether_cxx_eh *slot, void *(*get)(void))
+/* The thread's first switch since libstdc++ was found: its record, kept. */
+struct tether_cxa_eh_globals *tether__cxx_eh_first(struct tether_thread *t)
 {
-    struct cxa_eh_globals *g = get(), was;
+    void *(*get)(void) = atomic_load_explicit(&get_globals, memory_order_acquire);
 
-    if (!g)
-        return;
-    was = *g;
-    g->caught = slot->caught;
-    g->uncaught = slot->uncaught;
-    slot->caught = was.caught;
-    slot->uncaught = was.uncaught;
+    if (get)
+        t->cxx_globals = get();
+    return t->cxx_globals;
 }
 
 int tether__cxx_eh_state(unsigned int *in_flight, int *handling)
 {
     void *(*get)(void) = atomic_load_explicit(&get_globals, memory_order_acquire);
-    struct cxa_eh_globals *g;
+    struct tether_cxa_eh_globals *g;
 
     if (!get || !(g = get()))
         return -1;
@@ -158,7 +145,7 @@ struct cxa_refcounted_head {
 struct _Unwind_Exception *tether__cxx_eh_forced_unwind(void)
 {
     void *(*get)(void) = atomic_load_explicit(&get_globals, memory_order_acquire);
-    struct cxa_eh_globals *g;
+    struct tether_cxa_eh_globals *g;
     struct _Unwind_Exception *ue;
     struct cxa_refcounted_head *head;
     void **obj;

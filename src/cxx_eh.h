@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <unwind.h>
 
+#include "thread.h"
+
 /* A fiber's copy of the runtime's caught list and uncaught count. */
 struct tether_cxx_eh {
     void *caught;
@@ -18,28 +20,65 @@ void tether__cxx_eh_probe(void);
 /* libstdc++'s __cxa_get_globals, once found; NULL until then. */
 extern void *(*_Atomic tether__cxx_get_globals)(void);
 
-void tether__cxx_eh_swap_slow(struct tether_cxx_eh *slot, void *(*get)(void));
+/* libstdc++'s per-thread record (unwind-cxx.h), on x86_64. */
+struct tether_cxa_eh_globals {
+    void *caught;
+    unsigned int uncaught;
+};
 
 /*
- * Exchanges the thread's state with *slot before switching into a fiber
- * (the fiber's state goes in, the host's into the slot), and back after
- * it returns. swap_in's answer goes to swap_out, so that both make the
- * same decision even if libstdc++ was found while the fiber ran.
+ * Exchanges the thread's C++ exception state with *slot: on the way
+ * into a fiber (its state in, the host's into the slot) and on the way
+ * out (the other way round). Exchanging two empty states changes
+ * nothing, so only non-empty ones are exchanged: a switch between code
+ * that is handling no exception costs four loads, and libstdc++'s
+ * per-thread record is looked up once per thread (cached in t). A
+ * record found while a fiber runs is still right: the host's state was
+ * empty when there was no libstdc++ to have one. Inline: on every switch.
  */
-static inline void *tether__cxx_eh_swap_in(struct tether_cxx_eh *slot)
-{
-    void *(*get)(void) =
-        atomic_load_explicit(&tether__cxx_get_globals, memory_order_acquire);
+struct tether_cxa_eh_globals *tether__cxx_eh_first(struct tether_thread *t);
 
-    if (get)
-        tether__cxx_eh_swap_slow(slot, get);
-    return (void *)get;
+/*
+ * Does this thread know where its C++ state is (or that there is none)?
+ * The fast paths swap without a call; the first switch of a thread after
+ * libstdc++ appeared takes the slow way, which looks it up.
+ */
+static inline int tether__cxx_eh_known(const struct tether_thread *t)
+{
+    return t->cxx_globals ||
+           !atomic_load_explicit(&tether__cxx_get_globals, memory_order_relaxed);
 }
 
-static inline void tether__cxx_eh_swap_out(struct tether_cxx_eh *slot, void *token)
+static inline void tether__cxx_eh_swap(struct tether_thread *t, struct tether_cxx_eh *slot)
 {
-    if (token)
-        tether__cxx_eh_swap_slow(slot, (void *(*)(void))token);
+    struct tether_cxa_eh_globals *g = t->cxx_globals, was;
+
+    if (__builtin_expect(!g, 0)) {
+        if (!atomic_load_explicit(&tether__cxx_get_globals, memory_order_relaxed) ||
+            !(g = tether__cxx_eh_first(t)))
+            return; /* no libstdc++: no state */
+    }
+    if (!(g->caught || g->uncaught || slot->caught || slot->uncaught))
+        return;
+    was = *g;
+    g->caught = slot->caught;
+    g->uncaught = slot->uncaught;
+    slot->caught = was.caught;
+    slot->uncaught = was.uncaught;
+}
+
+/* The same for a thread where tether__cxx_eh_known(): no call to look anything up. */
+static inline void tether__cxx_eh_swap_known(struct tether_thread *t, struct tether_cxx_eh *slot)
+{
+    struct tether_cxa_eh_globals *g = t->cxx_globals, was;
+
+    if (!g || !(g->caught || g->uncaught || slot->caught || slot->uncaught))
+        return;
+    was = *g;
+    g->caught = slot->caught;
+    g->uncaught = slot->uncaught;
+    slot->caught = was.caught;
+    slot->uncaught = was.uncaught;
 }
 
 /*

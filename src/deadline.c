@@ -76,7 +76,7 @@ void tether__deadline_expire(struct tether_thread *t)
 }
 
 #define RETRY_FIRST_NS 50000L
-#define RETRY_MAX_NS 5000000L
+#define RETRY_MAX_NS 1000000L
 
 void tether__deadline_retry(struct tether_thread *t)
 {
@@ -102,6 +102,28 @@ void tether__deadline_retry(struct tether_thread *t)
         if (before(&now, &d->at) && before(&d->at, &its.it_value))
             its.it_value = d->at;
     timer_settime(t->timer, TIMER_ABSTIME, &its, NULL); /* async-signal-safe */
+}
+
+/* The thread's earliest pending deadline, or NULL. Async-signal-safe. */
+static const struct tether_deadline *earliest(const struct tether_thread *t)
+{
+    const struct tether_deadline *first = NULL;
+
+    for (const struct tether_deadline *d = t->deadline; d; d = d->outer)
+        if (!first || before(&d->at, &first->at))
+            first = d;
+    return first;
+}
+
+void tether__deadline_retry_done(struct tether_thread *t)
+{
+    const struct tether_deadline *first;
+
+    if (!t->kill_retry_ns)
+        return;
+    t->kill_retry_ns = 0;
+    if ((first = earliest(t)) != NULL)
+        arm(t, first); /* timer_settime: async-signal-safe; one already due fires at once */
 }
 
 /* now + ns, with the seconds capped far beyond any useful limit. */
@@ -188,16 +210,19 @@ static int thread_prepare(struct tether_thread *t)
     return 0;
 }
 
-/* A fork child has no timers: its next resume makes one. */
+/*
+ * A fork child has no timers. If it forked inside a timed resume (a
+ * guest called fork), the deadlines still linked on its stack need one
+ * now; otherwise its next timed resume makes it.
+ */
 static void thread_child(struct tether_thread *t)
 {
+    const struct tether_deadline *first = earliest(t);
+
     t->has_timer = 0;
     t->kill_retry_ns = 0;
+    if (first && tether__deadline_thread_timer(t) == 0)
+        arm(t, first);
 }
 
-static const struct tether_thread_hooks hooks = {thread_prepare, thread_exit, thread_child};
-
-__attribute__((constructor)) static void register_hooks(void)
-{
-    tether__thread_hooks(&hooks);
-}
+TETHER_THREAD_HOOKS(thread_prepare, thread_exit, thread_child);

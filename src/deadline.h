@@ -35,11 +35,12 @@ void tether__deadline_expire(struct tether_thread *t);
  */
 void tether__deadline_retry(struct tether_thread *t);
 
-/* The signal landed where it could act (or had nothing to do): no more retries. */
-static inline void tether__deadline_retry_done(struct tether_thread *t)
-{
-    t->kill_retry_ns = 0;
-}
+/*
+ * The signal landed where it could act (or had nothing to do): no more
+ * retries. The timer, which a retry took over, is armed again for the
+ * thread's earliest pending deadline. Async-signal-safe.
+ */
+void tether__deadline_retry_done(struct tether_thread *t);
 
 /*
  * Makes the thread's timer, if it has none yet (each thread gets one at

@@ -25,6 +25,7 @@ struct owner {
     uintptr_t addr;
     uintptr_t bias;
     const char *path;
+    uintptr_t seg_end; /* the end of the segment holding addr */
     int found;
 };
 
@@ -38,6 +39,7 @@ static int find_owner(struct dl_phdr_info *info, size_t size, void *p)
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
         if (ph->p_type == PT_LOAD && o->addr >= lo && o->addr - lo < ph->p_memsz) {
             o->bias = info->dlpi_addr;
+            o->seg_end = lo + ph->p_memsz;
             /* The main program has no name here (nor does a static one). */
             o->path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name
                                                             : "/proc/self/exe";
@@ -84,7 +86,7 @@ static uintptr_t search(const unsigned char *file, size_t size, const Elf64_Shdr
 uintptr_t tether__elf_function(const void *addr, char *name, size_t len,
                                const char **module)
 {
-    struct owner o = {(uintptr_t)addr, 0, NULL, 0};
+    struct owner o = {.addr = (uintptr_t)addr};
     const Elf64_Ehdr *eh;
     const Elf64_Shdr *sh;
     unsigned char *file;
@@ -118,4 +120,12 @@ uintptr_t tether__elf_function(const void *addr, char *name, size_t len,
     if (start && module)
         *module = o.path;
     return start ? start + o.bias : 0;
+}
+
+size_t tether__elf_bytes_after(const void *addr)
+{
+    struct owner o = {.addr = (uintptr_t)addr};
+
+    dl_iterate_phdr(find_owner, &o);
+    return o.found ? o.seg_end - o.addr : 0;
 }

@@ -15,4 +15,18 @@
 uintptr_t tether__elf_function(const void *addr, char *name, size_t len,
                                const char **module);
 
+/*
+ * How many bytes from addr to the end of the loaded segment holding it
+ * (0 if no module holds it): what may be read there without a fault.
+ * Takes the loader's lock: not for signal handlers.
+ */
+size_t tether__elf_bytes_after(const void *addr);
+
+/*
+ * If `stub` is a PLT entry, copies the name of the function it calls
+ * (bound or not yet) into name and returns 1; otherwise returns 0
+ * (elf_plt.c). Not for signal handlers.
+ */
+int tether__elf_plt_callee(const void *stub, char *name, size_t len);
+
 #endif

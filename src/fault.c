@@ -74,10 +74,14 @@ static int fibers_fault(const tether_fiber *f, int sig, const siginfo_t *info,
 {
     const struct tether_stack *s = &f->stack;
     uintptr_t addr = (uintptr_t)info->si_addr;
-    uintptr_t base = (uintptr_t)s->base, hi = (uintptr_t)tether__stack_hi(s);
+    uintptr_t base = (uintptr_t)s->base, hi = (uintptr_t)f->record; /* frames live below it */
 
     if (info->si_code <= 0)
         return 0;
+    /* On the stack of a fiber that hosts f: not f's (nor that one's). */
+    for (const tether_fiber *a = f->parent; a; a = a->parent)
+        if (sp >= (uintptr_t)a->stack.base && sp < (uintptr_t)a->record)
+            return 0;
     /* A signal handler running on the alternate stack is not the fiber. */
     if (uc->uc_stack.ss_flags & SS_ONSTACK)
         return 0;

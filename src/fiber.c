@@ -1,4 +1,8 @@
-/* Fibers: create, resume, yield, return, destroy. */
+/*
+ * Fibers: create, resume, yield, return, destroy; the slow ways in and
+ * out (the fast ones, tether_fiber_resume and tether_yield, are in
+ * fiber_switch.c).
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,14 +10,30 @@
 #include <tether/unwind.h>
 
 #include "arch.h"
+#include "fiber_claim.h"
 #include "fiber_impl.h"
 #include "signals.h"
 #include "thread.h"
 
-#define KNOWN_FLAGS (TETHER_FIBER_GUARD_MPROTECT | TETHER_FIBER_UNWIND_ON_EXIT)
+#define KNOWN_FLAGS (TETHER_FIBER_GUARD_MPROTECT | TETHER_FIBER_UNWIND_ON_EXIT | \
+                     TETHER_FIBER_CLEAN_STACK | TETHER_FIBER_FP_CONTROL)
 
-/* Fiber ids are never reused; a kill signal names its fiber by id. */
-static _Atomic uint64_t next_id = 1;
+/*
+ * Fiber ids are never reused; a kill signal names its fiber by id. Each
+ * thread takes them in blocks, so a creation makes no atomic operation.
+ */
+#define ID_BLOCK 65536
+static _Atomic uint64_t next_block = 1;
+static __thread uint64_t id_next, id_end __attribute__((tls_model("initial-exec")));
+
+static uint64_t new_id(void)
+{
+    if (id_next == id_end) {
+        id_next = atomic_fetch_add_explicit(&next_block, ID_BLOCK, memory_order_relaxed);
+        id_end = id_next + ID_BLOCK;
+    }
+    return id_next++;
+}
 
 static int range_cmp(const void *a, const void *b)
 {
@@ -65,18 +85,61 @@ int tether__in_guest_code(const tether_fiber *f, uintptr_t pc)
     return 0;
 }
 
+/* The fiber object, at the top of its slot (see stack.h). */
+static tether_fiber *object_in(const struct tether_stack *s)
+{
+    size_t size = (sizeof(tether_fiber) + 63) & ~(size_t)63;
+    return (tether_fiber *)(tether__stack_top(s) - size);
+}
+
+_Static_assert(sizeof(tether_fiber) + 64 + 256 <= 4096,
+               "the fiber object and the host record share one page");
+
+/* A READY fiber to run fn(arg, in), on its slot, as if new. */
+static void arm(tether_fiber *f, tether_fn fn, void *arg)
+{
+    atomic_store_explicit(&f->state, TETHER_READY, memory_order_relaxed);
+    f->parent = NULL;
+    f->out_ptr = NULL;
+    f->in_ptr = NULL;
+    atomic_store_explicit(&f->kill, KILL_NONE, memory_order_relaxed);
+    atomic_store_explicit(&f->kill_details, NULL, memory_order_relaxed);
+    f->host_depth = 0;
+    f->stop = 0;
+    f->has_frames = 0;
+    f->stopped_by_signal = 0;
+    f->unwinding = 0;
+    f->unwind_reraise = 0;
+    f->cxx_eh.caught = NULL; /* a discarded fiber's C++ exceptions are not released: leaked */
+    f->cxx_eh.uncaught = 0;
+    f->stop_value = NULL;
+    f->result = NULL;
+    f->fn = fn;
+    f->arg = arg;
+    f->unwind_swallowed = 0;
+    f->unwind_outcome = 0;
+    f->unwind_result = 0;
+    f->unwind_passed_over = 0;
+    tether__stack_unpoison(&f->stack, f); /* the fiber object lies above its frames */
+    f->sp = tether__arch_ctx_init(f, f, &f->record, f->flags & TETHER_FIBER_FP_CONTROL);
+}
+
 static void fiber_free(tether_fiber *f)
 {
+    struct tether_stack s = f->stack; /* f lives in it */
+
     tether__kill_switch_detach(f);
-    tether__stack_put(&f->stack);
     free((void *)f->guest_code);
-    free(f);
+    if (f->flags & TETHER_FIBER_CLEAN_STACK)
+        tether__stack_clean(&s);
+    tether__stack_put(&s);
 }
 
 static int create(tether_fiber **out, tether_fn fn, void *arg,
                   const tether_fiber_opts *opts)
 {
     static const tether_fiber_opts defaults;
+    struct tether_stack s;
     size_t size, guard;
     tether_fiber *f;
     int err;
@@ -94,25 +157,28 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
     if ((err = tether__signals_install()) != 0)
         return err;
     tether__cxx_eh_probe();
-    if (!(f = calloc(1, sizeof *f)))
-        return -ENOMEM;
+    if ((err = tether__stack_get(&s, size, guard,
+                                 opts->flags & TETHER_FIBER_GUARD_MPROTECT)) != 0)
+        return err;
+    f = object_in(&s);
+    f->stack = s;
+    f->guest_code = NULL;
+    f->guest_code_count = 0;
     if ((err = copy_guest_code(f, opts)) != 0) {
-        free(f);
+        tether__stack_put(&s);
         return err;
     }
-    err = tether__stack_get(&f->stack, size, guard,
-                            opts->flags & TETHER_FIBER_GUARD_MPROTECT);
-    if (err) {
-        free((void *)f->guest_code);
-        free(f);
-        return err;
-    }
-    f->fn = fn;
-    f->arg = arg;
     f->flags = opts->flags;
-    f->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
-    f->sp = tether__arch_ctx_init(tether__stack_hi(&f->stack), f, &f->record);
-    atomic_init(&f->state, TETHER_READY);
+    f->user_data = NULL;
+    f->id = new_id();
+    atomic_store_explicit(&f->kswitch, NULL, memory_order_relaxed);
+    atomic_store_explicit(&f->owner, tether__claim_initial_owner(), memory_order_relaxed);
+    atomic_store_explicit(&f->in_claim, 0, memory_order_relaxed);
+    atomic_store_explicit(&f->revoking, 0, memory_order_relaxed);
+    atomic_store_explicit(&f->claim_lock, 0, memory_order_relaxed);
+    f->revocations = 0;
+    f->exited_next = NULL;
+    arm(f, fn, arg);
     *out = f;
     return 0;
 }
@@ -136,81 +202,35 @@ int tether__hosts_caller(const tether_fiber *f)
     return 0;
 }
 
-/* Marks f RUNNING on this thread, if it may run. */
-static int claim(tether_fiber *f, pid_t tid)
+/*
+ * The host's half of a stop that came back the slow way (the fiber's
+ * switch out with finish, or a signal): runs on the host's stack, in
+ * tether__host_finish, before its switch in returns.
+ */
+int tether__resume_finish(tether_fiber *f)
 {
-    uint64_t w = atomic_load_explicit(&f->state, memory_order_acquire);
+    struct tether_thread *t = &tether__thread; /* the fiber's thread: no move */
+    int stop = f->stop;
+    void *v = f->stop_value;
 
-    for (;;) {
-        switch (tether__state_of(w)) {
-        case TETHER_READY:
-        case TETHER_YIELDED:
-            /* seq_cst: a full barrier between the claim and the kill check. */
-            if (atomic_compare_exchange_weak(
-                    &f->state, &w, (uint64_t)tid << 32 | TETHER_RUNNING))
-                return 0;
-            continue; /* w was reloaded */
-        case TETHER_RUNNING:
-            return tether__hosts_caller(f) ? -EDEADLK : -EBUSY;
-        default:
-            return -ESRCH;
-        }
-    }
-}
-
-/* Publishes the state a claimed fiber stopped in; returns it. */
-static int publish(tether_fiber *f, int stop, void *v, void **out)
-{
+    tether__fiber_left(t, f);
+    if (f->unwinding)
+        return stop; /* the unwind publishes its own state (unwind.c) */
     if (stop == TETHER_RETURNED)
         f->has_frames = 0;
-    f->result = v;
-    if (out)
-        *out = v;
+    if (stop != TETHER_YIELDED)
+        f->result = v;
+    if (f->out_ptr)
+        *f->out_ptr = v;
     atomic_store_explicit(&f->state, (uint64_t)stop, memory_order_release);
-    return stop;
-}
-
-/*
- * Claims f, runs it until it stops, publishes its state. Inlined into
- * its callers on purpose: every call level between the host's call and
- * the switch is one more return the CPU's return-stack predictor gets
- * wrong on each switch (the fiber's returns pop the host's entries and
- * the other way round); two such levels cost about 10 ns a round trip.
- */
-static inline __attribute__((always_inline)) int
-run(struct tether_thread *t, tether_fiber *f, void *in, void **out)
-{
-    void *v;
-    int err;
-
-    if (!t->ready && (err = tether__thread_prepare()) != 0)
-        return err;
-    if ((err = claim(f, t->tid)) != 0)
-        return err;
-    /*
-     * A killer sets kill, then reads the state word; we set the state
-     * word, then read kill. Both steps are seq_cst, so either we see its
-     * kill here or it sees our thread id and signals us.
-     */
-    if (atomic_load(&f->kill) > KILL_NONE)
-        return publish(f, TETHER_TERMINATED, atomic_load(&f->kill_details), out);
-    f->has_frames = 1;
-    f->stopped_by_signal = 0; /* a signal handler sets it */
-    /*
-     * Back on the host after this, the fiber's registers are saved (or it
-     * is gone), so only then may another thread see it as resumable.
-     */
-    v = tether__enter(t, f, f->sp, in);
-    return publish(f, f->stop, v, out);
+    return tether__resume_end(f, stop);
 }
 
 /*
  * A resume from a signal handler running on the alternate signal stack:
  * the fiber runs with a spare one registered (altstack.c).
  */
-static __attribute__((noinline)) int resume_on_spare(struct tether_thread *t,
-                                                     tether_fiber *f, void *in,
-                                                     void **out)
+static int resume_on_spare(struct tether_thread *t, tether_fiber *f, void *in, void **out)
 {
     stack_t prev;
     int err = tether__altstack_push(t, &prev);
@@ -222,21 +242,40 @@ static __attribute__((noinline)) int resume_on_spare(struct tether_thread *t,
     return err;
 }
 
-static inline __attribute__((always_inline)) int
-resume(tether_fiber *f, void *in, void **out)
+/* A claimed fiber that a kill stopped before it ran again. */
+int tether__never_ran(tether_fiber *f, void **out)
+{
+    void *v = atomic_load(&f->kill_details);
+
+    f->result = v;
+    if (out)
+        *out = v;
+    atomic_store_explicit(&f->state, (uint64_t)TETHER_TERMINATED, memory_order_release);
+    return TETHER_TERMINATED;
+}
+
+/* Every resume that is not the fast one (see fiber_switch.c). */
+int tether__resume(tether_fiber *f, void *in, void **out)
 {
     struct tether_thread *t = &tether__thread;
+    int err;
 
     if (!f)
         return -EINVAL;
+    if (!t->ready && (err = tether__thread_prepare()) != 0)
+        return err;
     if (tether__altstack_in_use(&t->alt))
         return resume_on_spare(t, f, in, out);
-    return tether__resume_end(f, run(t, f, in, out));
-}
-
-int tether__resume(tether_fiber *f, void *in, void **out)
-{
-    return resume(f, in, out);
+    if ((err = tether__claim(f, t->tid)) != 0)
+        return err;
+    /*
+     * A killer sets kill, then reads the state word; we set the state
+     * word, then read kill: either we see its kill here or it sees our
+     * thread id and signals us (fiber_claim.h).
+     */
+    if (atomic_load_explicit(&f->kill, memory_order_relaxed) > KILL_NONE)
+        return tether__never_ran(f, out);
+    return tether__enter(t, f, f->sp, in, out);
 }
 
 /*
@@ -244,12 +283,12 @@ int tether__resume(tether_fiber *f, void *in, void **out)
  * kill of the host waits until the nested fiber is back (a fiber claimed
  * but never run would stay RUNNING for good), and takes effect then.
  */
-int tether_fiber_resume(tether_fiber *f, void *in, void **out)
+int tether__resume_slow(tether_fiber *f, void *in, void **out)
 {
     tether_fiber *host = tether__host_begin();
-    int err = resume(f, in, out);
+    int err = tether__resume(f, in, out);
 
-    tether__host_end(host); /* a kill of the host is due now */
+    tether__host_end(host);
     return err;
 }
 
@@ -262,39 +301,25 @@ int tether__resume_end(tether_fiber *f, int stop)
     return stop;
 }
 
-/*
- * Leaves the fiber for its host, stopping in `stop`; returns the next
- * in-value. Back on the fiber, a kill that arrived while it was away (or
- * while it was switching) ends it before any guest code runs.
- */
-void *tether__switch_out(tether_fiber *f, int stop, void *value)
+int tether__switch_out_slow(tether_fiber *f, int stop, void *value)
 {
-    void *in;
-
     f->stop = stop;
-    in = tether__ctx_yield(&f->sp, f->record, value);
-    if (f->unwinding) /* resumed by tether_fiber_unwind */
-        tether__unwind_raise(f);
-    tether__kill_checkpoint(f);
-    return in;
+    f->stop_value = value;
+    return tether__switch_out_finish(&f->sp, f->record, f);
 }
 
-int tether_yield(void *out, void **in)
+/* A yield with an unwind or a kill pending, or near the guard: the slow way. */
+int tether__yield_slow(tether_fiber *f, void *out, void **in)
 {
-    tether_fiber *f = tether__thread.current;
-    void *v;
-
-    if (!f)
-        return -EPERM;
-    /* Strict: a catch block handling the unwind may yield, and must get -ECANCELED. */
-    tether__unwind_checkpoint(f, 1);
-    if (f->unwinding)
-        return -ECANCELED; /* a cleanup may not suspend the unwind */
+    if (f->unwinding | f->unwind_reraise) {
+        /* Strict: a catch block handling the unwind may yield, and must get -ECANCELED. */
+        tether__unwind_checkpoint(f, 1);
+        if (f->unwinding)
+            return -ECANCELED; /* a cleanup may not suspend the unwind */
+    }
     tether__kill_checkpoint(f);
-    v = tether__switch_out(f, TETHER_YIELDED, out);
-    if (in)
-        *in = v;
-    return 0;
+    f->in_ptr = in;
+    return tether__switch_out_slow(f, TETHER_YIELDED, out);
 }
 
 _Noreturn void tether__fiber_main(tether_fiber *f, void *first)
@@ -304,7 +329,7 @@ _Noreturn void tether__fiber_main(tether_fiber *f, void *first)
     tether__kill_checkpoint(f);
     result = f->fn(f->arg, first);
     tether__unwind_checkpoint(f, 0); /* it swallowed the unwind, then returned */
-    tether__switch_out(f, TETHER_RETURNED, result);
+    tether__leave(&tether__thread, f, TETHER_RETURNED, result);
     abort(); /* a RETURNED fiber is never resumed */
 }
 
@@ -324,43 +349,19 @@ int tether_fiber_destroy(tether_fiber *f)
     return 0;
 }
 
-/* Back to READY on the same stack, as create leaves a fiber. */
-static void rearm(tether_fiber *f, tether_fn fn, void *arg)
-{
-    f->fn = fn;
-    f->arg = arg;
-    f->stop = 0;
-    f->has_frames = 0;
-    f->hijack_slot = 0;
-    f->result = NULL;
-    f->stopped_by_signal = 0;
-    f->unwind_reraise = 0;
-    f->unwind_swallowed = 0;
-    f->unwind_outcome = 0;
-    f->unwind_result = 0;
-    f->unwind_passed_over = 0;
-    /* C++ exceptions a discarded frame held are not released: leaked. */
-    memset(&f->cxx_eh, 0, sizeof f->cxx_eh);
-    memset(&f->fault, 0, sizeof f->fault);
-    atomic_store(&f->kill_details, NULL);
-    atomic_store(&f->kill, KILL_NONE);
-    f->sp = tether__arch_ctx_init(tether__stack_hi(&f->stack), f, &f->record);
-    atomic_store_explicit(&f->state, TETHER_READY, memory_order_release);
-}
-
 int tether_fiber_reset(tether_fiber *f, tether_fn fn, void *arg, unsigned flags)
 {
     tether_fiber *self;
-    int st;
 
     if (!f || !fn || (flags & ~TETHER_RESET_DISCARD))
         return -EINVAL;
-    if ((st = tether__fiber_state(f)) == TETHER_RUNNING)
+    if (tether__fiber_state(f) == TETHER_RUNNING)
         return tether__hosts_caller(f) ? -EDEADLK : -EBUSY;
     self = tether__host_begin();
     if (f->has_frames && !(flags & TETHER_RESET_DISCARD))
         tether__unwind(f, 0); /* whatever it returns, the frames are gone */
-    rearm(f, fn, arg);
+    arm(f, fn, arg);
+    atomic_thread_fence(memory_order_release);
     tether__host_end(self);
     return 0;
 }
@@ -397,6 +398,6 @@ int tether_fiber_stack(const tether_fiber *f, void **lo, void **hi)
     if (lo)
         *lo = tether__stack_lo(&f->stack);
     if (hi)
-        *hi = tether__stack_hi(&f->stack);
+        *hi = f->record; /* its first frame, the bottom frame, starts here */
     return 0;
 }

@@ -17,72 +17,74 @@
 /* Why a kill was requested: the value of tether_fiber.kill. */
 enum { KILL_CLAIMING = -1, KILL_NONE = 0, KILL_SWITCH = 1, KILL_DEADLINE = 2 };
 
+/* tether_fiber.owner: no thread yet (the first claim takes it), or none ever. */
+#define OWNER_NONE_YET ((pid_t)-1)
+#define OWNER_UNBIASED ((pid_t)0)
+
 struct tether_kill_shared;
 
+/*
+ * A fiber. It lives at the top of its own stack slot (stack.h), so a
+ * fiber from the pool costs no allocation. Hot fields come first; the
+ * cold ones at the end (the fault record, the registers a signal left,
+ * the unwind's exception) are written when they are needed, never at
+ * creation.
+ */
 struct tether_fiber {
     /*
      * The state word: a tether_state in the low 32 bits and, while the
      * fiber runs, the kernel id of the thread running it in the high 32
-     * (where a kill signal goes). Changed only by the host side, after
-     * the fiber's registers are saved: a fiber is never marked resumable
-     * while it still runs on its stack. Resume claims it with a
-     * compare-exchange, which also orders the claim before the claimer's
-     * look at `kill` (see fiber.c's run()).
+     * (where a kill signal goes). Changed by the thread that holds the
+     * fiber's claim (fiber_claim.h), and by a switch out only once the
+     * fiber is off its stack: a fiber is never marked resumable while it
+     * still runs on it.
      */
     _Atomic uint64_t state;
-    int stop;                    /* the state it stops in: set on the fiber */
     void *sp;                    /* its saved stack pointer while suspended */
     void *record;                /* host record at the top of its stack */
     struct tether_fiber *parent; /* its host while running; NULL = a thread */
+    void **out_ptr;              /* this run's host wants the stop's value here */
+    void **in_ptr;               /* its yield wants the next resume's value here */
+    _Atomic int kill;            /* KILL_NONE, or why (see kill.c) */
+    int host_depth;              /* open tether_host_enter() brackets */
+    int stop;                    /* the state it stops in (the other way back) */
+    unsigned char has_frames;    /* it ran and has not returned or been unwound */
+    unsigned char stopped_by_signal; /* its registers are in dead_regs */
+    unsigned char unwinding;     /* an unwind of this fiber is under way */
+    unsigned char unwind_reraise; /* guest code swallowed it: raise again */
+    /* The claim (fiber_claim.h): biased to the thread that claims it. */
+    _Atomic pid_t owner;         /* that thread, OWNER_NONE_YET or OWNER_UNBIASED */
+    _Atomic int in_claim;        /* the owner is in its fast claim */
+    _Atomic int revoking;        /* another thread is taking the bias away */
+    _Atomic int claim_lock;      /* serialises claims that take the slow way */
+    int revocations;             /* biases taken away so far */
+    unsigned flags;              /* tether_fiber_opts.flags */
+    struct tether_cxx_eh cxx_eh; /* its C++ exception state (cxx_eh.c) */
+    void *stop_value;            /* the stop's value (the other way back) */
+    void *result;                /* what its last stop handed out (tether_fiber_result) */
+
     tether_fn fn;
     void *arg;
     void *user_data;             /* tether_fiber_set_user_data() */
-    void *result;                /* what its last stop handed out (tether_fiber_result) */
-    struct tether_fiber *exited_next; /* on its thread's list of fibers that
-                                         ended with it (unwind.c) */
-    unsigned flags;              /* tether_fiber_opts.flags */
-    struct tether_stack stack;
-
-    /*
-     * Termination. `kill` goes from KILL_NONE to a reason once (by
-     * compare-exchange, from any thread or a signal handler), after
-     * kill_details is written. id tells a kill signal which fiber it is for without touching
-     * memory that may have been freed.
-     */
-    _Atomic int kill;
+    uint64_t id;                 /* never reused: a kill signal names its fiber by id */
     void *_Atomic kill_details;
-    uint64_t id;
-    int host_depth;              /* open tether_host_enter() brackets */
-    uintptr_t hijack_slot;       /* a kill waits for a host function to return
-                                    through this slot (kill_hijack.c), or 0 */
-
     const tether_code_range *guest_code; /* sorted copy, or NULL */
     size_t guest_code_count;
-
     struct tether_kill_shared *_Atomic kswitch; /* shared by its kill switches */
-    tether_fault fault;          /* valid when state == TETHER_FAULTED */
-    _Atomic int fault_walked;    /* its backtrace: 0 not yet, 1 walking, 2 done */
-
-    /*
-     * What is left on the stack, for the unwind (unwind.c). has_frames:
-     * the fiber has run and not yet returned or been unwound. A fiber
-     * stopped in a switch (yield, tether_terminate, a checkpoint) is
-     * resumable at sp; one stopped by a signal (a fault, a kill) left
-     * its registers in dead_regs / dead_ctl instead.
-     */
-    int has_frames;
-    int stopped_by_signal;
-    uint64_t dead_regs[TETHER_NREGS];
-    uint64_t dead_ctl;
-
-    int unwinding;               /* an unwind of this fiber is under way */
-    int unwind_reraise;          /* guest code swallowed it: raise again */
+    struct tether_fiber *exited_next; /* on its thread's list of fibers that
+                                         ended with it (unwind.c) */
+    struct tether_stack stack;   /* the slot it lives in */
     int unwind_swallowed;        /* how many times it was swallowed */
     int unwind_outcome;          /* how the last unwind ended (unwind.c) */
     int unwind_result;           /* what the last unwind returned */
     int unwind_passed_over;      /* frames whose cleanups it could not run */
-    struct _Unwind_Exception exc; /* the unwind's exception object */
-    struct tether_cxx_eh cxx_eh; /* its C++ exception state (cxx_eh.c) */
+
+    /* Cold: written when needed. */
+    _Atomic int fault_walked;    /* its backtrace: 0 not yet, 1 walking, 2 done */
+    tether_fault fault;          /* valid when state == TETHER_FAULTED */
+    uint64_t dead_regs[TETHER_NREGS]; /* stopped_by_signal: where it stopped */
+    uint64_t dead_ctl;
+    struct _Unwind_Exception exc; /* the unwind's exception object (no C++) */
 };
 
 /* The parts of a state word. */
@@ -147,27 +149,82 @@ static inline tether_fiber *tether__host_begin(void)
 void tether__host_end(tether_fiber *f);
 
 /*
- * Switches into f, claimed by this thread, at the suspended block `sp`,
- * and back: f becomes the thread's current fiber with its own C++
- * exception state for as long as it runs. Returns what it switched out
- * with. Used by resume and by the unwind; inlined on purpose (see
- * fiber.c's run()).
+ * The thread switches into f: f becomes its current fiber, with its own
+ * C++ exception state, and its host's out and f's yield's in are
+ * connected. Undone by tether__fiber_left. Inline: both sit on every
+ * resume (the hot path inlines across fiber.c, cxx_eh.h and this file).
  */
-static inline __attribute__((always_inline)) void *
-tether__enter(struct tether_thread *t, tether_fiber *f, void *sp, void *in)
+static inline __attribute__((always_inline)) void
+tether__fiber_entered_as(struct tether_thread *t, tether_fiber *f, void *in, void **out,
+                         int cxx_known)
 {
-    void *v, *cxx;
-
-    f->parent = t->current;
+    /*
+     * Stores are what a switch spends its time on: fields that rarely
+     * change are compared first. (f->parent is NULL whenever f is not
+     * running.)
+     */
+    if (!f->has_frames)
+        f->has_frames = 1;
+    if (f->stopped_by_signal)
+        f->stopped_by_signal = 0; /* a signal handler sets it */
+    if (f->out_ptr != out)
+        f->out_ptr = out;
+    if (f->in_ptr)
+        *f->in_ptr = in;
+    /*
+     * The C++ state first: its first lookup calls into libstdc++, on the
+     * host's stack, and an overflow there must still be the host's.
+     */
+    if (cxx_known)
+        tether__cxx_eh_swap_known(t, &f->cxx_eh);
+    else
+        tether__cxx_eh_swap(t, &f->cxx_eh);
+    if (t->current)
+        f->parent = t->current;
     t->current = f;
-    cxx = tether__cxx_eh_swap_in(&f->cxx_eh);
-    v = tether__ctx_resume(f->record, sp, in);
-    tether__cxx_eh_swap_out(&f->cxx_eh, cxx);
-    /* Back on the host; the fiber may have moved threads since: reload. */
-    t = &tether__thread;
+}
+
+static inline void tether__fiber_entered(struct tether_thread *t, tether_fiber *f,
+                                         void *in, void **out)
+{
+    tether__fiber_entered_as(t, f, in, out, 0);
+}
+
+/* The thread leaves f for its host (on the fiber's side or the host's). */
+static inline __attribute__((always_inline)) void
+tether__fiber_left_as(struct tether_thread *t, tether_fiber *f, int cxx_known)
+{
+    if (cxx_known)
+        tether__cxx_eh_swap_known(t, &f->cxx_eh);
+    else
+        tether__cxx_eh_swap(t, &f->cxx_eh);
     t->current = f->parent;
-    f->parent = NULL;
-    return v;
+    if (f->parent)
+        f->parent = NULL;
+}
+
+static inline void tether__fiber_left(struct tether_thread *t, tether_fiber *f)
+{
+    tether__fiber_left_as(t, f, 0);
+}
+
+/*
+ * Switches into f, claimed by this thread, at the suspended block `sp`,
+ * and back; returns the stop it came back with. For the slow ways in
+ * (nested resumes, the unwind); the fast one is tether_fiber_resume.
+ */
+static inline int tether__enter(struct tether_thread *t, tether_fiber *f, void *sp,
+                                void *in, void **out)
+{
+    /*
+     * Once f is the thread's current fiber, a fault is judged as f's; the
+     * host's stack is written once more after that (the call's return
+     * address). Touch it now, while a host fiber near its guard would
+     * still be the one to overflow.
+     */
+    (void)*(volatile const char *)(tether__arch_sp() - 64);
+    tether__fiber_entered(t, f, in, out);
+    return tether__switch_in(f->record, sp, in);
 }
 
 /*
@@ -176,11 +233,30 @@ tether__enter(struct tether_thread *t, tether_fiber *f, void *sp, void *in)
  */
 int tether__resume(tether_fiber *f, void *in, void **out);
 
+/* The slow ways of tether_fiber_resume and tether_yield (fiber.c). */
+int tether__resume_slow(tether_fiber *f, void *in, void **out);
+int tether__yield_slow(tether_fiber *f, void *out, void **in);
+
+/* A claimed fiber that a kill stopped before it ran again: TERMINATED. */
+int tether__never_ran(tether_fiber *f, void **out);
+
+/*
+ * Is the calling fiber f within 256 bytes of its guard? The fast way out
+ * pushes 64 bytes after the thread's current fiber is already the host,
+ * where an overflow would not be known as the fiber's: near the guard
+ * the slow way out is taken, which keeps f current until its pushes are
+ * done.
+ */
+static inline int tether__near_guard(const tether_fiber *f)
+{
+    return tether__arch_sp() < (uintptr_t)tether__stack_lo(&f->stack) + 256;
+}
+
 /*
  * Stops the running fiber f from a signal handler: remembers its
  * registers for the unwind, records `stop`, and rewrites the signal's
- * context so that it returns into the host as if resume's switch had
- * returned `value`. Async-signal-safe (signals.c).
+ * context so that it returns into the host, which finishes the stop
+ * (tether__resume_finish). Async-signal-safe (signals.c).
  */
 void tether__signal_stop_fiber(tether_fiber *f, void *uc, int stop, void *value);
 
@@ -203,8 +279,40 @@ _Noreturn void tether__unwind_raise(tether_fiber *f);
 /* What resume returns, after TETHER_FIBER_UNWIND_ON_EXIT has its say. */
 int tether__resume_end(tether_fiber *f, int stop);
 
-/* Leaves the fiber for its host, stopping in `stop`. See fiber.c. */
-void *tether__switch_out(tether_fiber *f, int stop, void *value);
+/*
+ * Leaves the calling fiber f for its host, stopping in `stop` with
+ * `value` for the host's *out, the way back that finishes on the host's
+ * side. Returns 0 if the fiber is ever resumed. See fiber.c.
+ */
+int tether__switch_out_slow(tether_fiber *f, int stop, void *value);
+
+/*
+ * The fast way out (the caller checked tether__near_guard): the thread's
+ * current fiber and C++ state go back to the host here, the value to the
+ * host's *out, and the switch publishes the state once off the fiber's
+ * stack. A tail call: the fiber is later resumed straight into our
+ * caller, with 0.
+ */
+static inline __attribute__((always_inline)) int
+tether__leave_fast(struct tether_thread *t, tether_fiber *f, int stop, void *value)
+{
+    if (stop == TETHER_RETURNED) {
+        f->has_frames = 0;
+        f->result = value; /* what a finished fiber handed out, kept */
+    }
+    if (f->out_ptr)
+        *f->out_ptr = value;
+    tether__fiber_left_as(t, f, 1);
+    return tether__switch_out(&f->sp, f->record, stop, &f->state);
+}
+
+/* Leaves the calling fiber f, the fast way if it can. */
+static inline int tether__leave(struct tether_thread *t, tether_fiber *f, int stop, void *value)
+{
+    if (tether__near_guard(f) || !tether__cxx_eh_known(t))
+        return tether__switch_out_slow(f, stop, value);
+    return tether__leave_fast(t, f, stop, value);
+}
 
 /* Ends the calling fiber f as TERMINATED: a kill is pending on it. */
 _Noreturn void tether__kill_now(tether_fiber *f);

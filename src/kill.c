@@ -18,7 +18,6 @@
 #include <tether/kill.h>
 
 #include "fiber_impl.h"
-#include "kill_hijack.h"
 #include "kill_signal.h"
 #include "signals.h"
 #include "thread.h"
@@ -46,7 +45,7 @@ static int killed(const tether_fiber *f)
 
 _Noreturn void tether__kill_now(tether_fiber *f)
 {
-    tether__switch_out(f, TETHER_TERMINATED, atomic_load(&f->kill_details));
+    tether__switch_out_slow(f, TETHER_TERMINATED, atomic_load(&f->kill_details));
     __builtin_unreachable(); /* a TERMINATED fiber is never resumed */
 }
 
@@ -67,7 +66,7 @@ int tether_terminate(void *details)
     tether__unwind_checkpoint(f, 1); /* strict: see tether_yield */
     if (f->unwinding)
         return -ECANCELED; /* it is being unwound already */
-    tether__switch_out(f, TETHER_TERMINATED, details);
+    tether__switch_out_slow(f, TETHER_TERMINATED, details);
     __builtin_unreachable(); /* a TERMINATED fiber is never resumed */
 }
 
@@ -106,7 +105,7 @@ static int interruptible(const tether_fiber *f, const void *uc)
 {
     uintptr_t pc = tether__arch_uc_pc(uc), sp = tether__arch_uc_sp(uc);
     uintptr_t lo = (uintptr_t)tether__stack_lo(&f->stack);
-    uintptr_t hi = (uintptr_t)tether__stack_hi(&f->stack);
+    uintptr_t hi = (uintptr_t)f->record; /* frames live below it */
 
     return f->host_depth == 0 && !f->unwinding && sp >= lo && sp < hi &&
            !tether__arch_in_switch(pc) && tether__in_guest_code(f, pc);
@@ -138,15 +137,12 @@ int tether__kill_handle(siginfo_t *info, void *uc)
     }
     /*
      * It may not act here. Inside a host-call bracket, or during an
-     * unwind, a checkpoint is sure to come. In a host function the guest
-     * called (a libc call outside the guest's code), it acts when that
-     * function returns to the guest (kill_hijack.c); and anywhere else
-     * (the switch code, another stack), and in case that return never
-     * comes, the signal is sent again soon.
+     * unwind, a checkpoint is sure to come. Anywhere else (a libc call
+     * outside the guest's code, the switch code) the signal is sent
+     * again soon, until it lands in the guest's code or the fiber
+     * reaches a checkpoint.
      */
-    if (f->host_depth == 0 && !f->unwinding) {
-        tether__kill_hijack_arm(t, f, uc);
+    if (f->host_depth == 0 && !f->unwinding)
         tether__deadline_retry(t);
-    }
     return 1;
 }

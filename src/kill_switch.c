@@ -15,6 +15,7 @@
 
 #include <tether/kill.h>
 
+#include "fiber_claim.h"
 #include "fiber_impl.h"
 #include "kill_signal.h"
 #include "signals.h"
@@ -47,12 +48,7 @@ static void child(struct tether_thread *t)
     pthread_mutex_init(&make_lock, NULL);
 }
 
-static const struct tether_thread_hooks hooks = {NULL, NULL, child};
-
-__attribute__((constructor)) static void register_hooks(void)
-{
-    tether__thread_hooks(&hooks);
-}
+TETHER_THREAD_HOOKS(NULL, NULL, child);
 
 /* The fiber's block, made on first use (creation is the host's call). */
 static struct tether_kill_shared *shared_get(tether_fiber *f)
@@ -138,11 +134,13 @@ int tether_kill_switch_fire(tether_kill_switch *k, void *details)
         result = TETHER_KILL_FINISHED; /* killed already */
     } else {
         /*
-         * seq_cst, after the request: see the claim in fiber.c's run().
-         * Suspended now: any later resume sees the kill. Running, or
-         * finished since the first look: it was running, and ends at the
-         * kill or by returning, whichever comes first.
+         * After the request, and after a fast claim of f's owner shows
+         * or sees the kill (fiber_claim.h): suspended now, any later
+         * resume sees the kill. Running, or finished since the first
+         * look: it was running, and ends at the kill or by returning,
+         * whichever comes first.
          */
+        tether__claim_fence(f);
         word = atomic_load(&f->state);
         state = tether__state_of(word);
         tid = tether__runner_of(word);

@@ -111,7 +111,8 @@ void tether__signal_stop_fiber(tether_fiber *f, void *uc, int stop, void *value)
     f->dead_ctl = tether__arch_uc_ctl(uc);
     f->stopped_by_signal = 1;
     f->stop = stop;
-    tether__arch_uc_to_host(uc, f->record, value);
+    f->stop_value = value;
+    tether__arch_uc_to_host(uc, f->record, f);
     unblock_ours(uc);
 }
 

@@ -1,8 +1,14 @@
 /*
- * Stack allocation: one anonymous mapping per stack, the guard region at
- * its low end. Guards are installed with MADV_GUARD_INSTALL where the
- * kernel has it (no extra VMA, so no vm.max_map_count ceiling) and with
- * mprotect(PROT_NONE) otherwise. Support is probed on first use.
+ * Stack memory: reservations to carve slots from, and guard regions.
+ *
+ * Slots come from large anonymous reservations (MAP_NORESERVE: a page
+ * costs nothing until it is touched), so a million stacks are a few
+ * hundred mappings, not a million. Each slot's guard is installed once,
+ * when the slot is first used, and stays while the slot waits in a
+ * pool: with MADV_GUARD_INSTALL where the kernel has it (markers in the
+ * page tables: no extra mapping), with mprotect(PROT_NONE) otherwise (a
+ * mapping of its own per guard: Linux's default vm.max_map_count allows
+ * about 32,000 of them). The method is probed on the first guard.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -25,7 +31,7 @@
 /* 0: not probed yet; else TETHER_GUARD_MADVISE or _MPROTECT. */
 static _Atomic int guard_method;
 
-static size_t page_size(void)
+size_t tether__page_size(void)
 {
     static _Atomic size_t cached;
     size_t p = atomic_load_explicit(&cached, memory_order_relaxed);
@@ -51,75 +57,57 @@ int tether__stack_geometry(size_t *size, size_t *guard)
         return -ERANGE;
     if (g < TETHER_GUARD_SIZE_MIN || g > TETHER_GUARD_SIZE_MAX)
         return -ERANGE;
-    *size = round_up(s, page_size());
-    *guard = round_up(g, page_size());
+    *size = round_up(s, tether__page_size());
+    *guard = round_up(g, tether__page_size());
     return 0;
 }
 
-static int method_from_env(void)
-{
-    const char *e = getenv("TETHER_GUARD");
-    if (e && strcmp(e, "mprotect") == 0)
-        return TETHER_GUARD_MPROTECT;
-    return 0;
-}
-
-/*
- * Installs the guard on a fresh mapping. The first attempt decides, for
- * the whole process, whether MADV_GUARD_INSTALL works (or the environment
- * rules it out); racing first attempts reach the same answer, so a plain
- * store is enough.
- */
-static int install_guard(struct tether_stack *s, int force_mprotect)
+int tether__stack_guard_method(int force_mprotect)
 {
     int m = atomic_load_explicit(&guard_method, memory_order_relaxed);
+    const char *e;
 
-    if (m == 0) {
-        m = method_from_env();
-        if (m != 0)
-            atomic_store_explicit(&guard_method, m, memory_order_relaxed);
+    if (force_mprotect)
+        return TETHER_GUARD_MPROTECT;
+    if (m == 0 && (e = getenv("TETHER_GUARD")) && strcmp(e, "mprotect") == 0) {
+        m = TETHER_GUARD_MPROTECT;
+        atomic_store_explicit(&guard_method, m, memory_order_relaxed);
     }
-    if (!force_mprotect && m != TETHER_GUARD_MPROTECT) {
-        if (madvise(s->base, s->guard_size, MADV_GUARD_INSTALL) == 0) {
-            atomic_store_explicit(&guard_method, TETHER_GUARD_MADVISE,
-                                  memory_order_relaxed);
-            s->guard_kind = TETHER_GUARD_MADVISE;
-            return 0;
-        }
-        if (errno == EINVAL) /* this kernel has no guard markers */
-            atomic_store_explicit(&guard_method, TETHER_GUARD_MPROTECT,
-                                  memory_order_relaxed);
-    }
-    if (mprotect(s->base, s->guard_size, PROT_NONE) != 0)
-        return -ENOMEM;
-    s->guard_kind = TETHER_GUARD_MPROTECT;
-    return 0;
+    return m == TETHER_GUARD_MPROTECT ? m : TETHER_GUARD_MADVISE; /* tried first */
 }
 
-int tether__stack_alloc(struct tether_stack *s, size_t size, size_t guard,
-                        int force_mprotect)
+char *tether__stack_reserve(size_t slot_size, size_t count)
 {
-    size_t len = size + guard;
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+    size_t len = slot_size * count;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 
     if (p == MAP_FAILED)
-        return -ENOMEM;
-    s->base = p;
-    s->map_size = len;
-    s->guard_size = guard;
-    if (install_guard(s, force_mprotect) != 0) {
-        munmap(p, len);
-        return -ENOMEM;
-    }
-    return 0;
+        return NULL;
+    /* A stack wants its own few pages, never a 2 MiB page per touch. */
+    madvise(p, len, MADV_NOHUGEPAGE);
+    return p;
 }
 
-void tether__stack_free(struct tether_stack *s)
+/*
+ * The first MADV_GUARD_INSTALL decides, for the whole process, whether
+ * the kernel has guard markers; racing first attempts reach the same
+ * answer, so a plain store is enough.
+ */
+int tether__stack_guard_install(struct tether_stack *s)
 {
-    /* munmap drops the guard markers and any mprotect'd split alike. */
-    munmap(s->base, s->map_size);
-    s->base = NULL;
+    if (s->guard_kind == TETHER_GUARD_MADVISE) {
+        if (madvise(s->base, s->guard_size, MADV_GUARD_INSTALL) == 0) {
+            atomic_store_explicit(&guard_method, TETHER_GUARD_MADVISE, memory_order_relaxed);
+            return 0;
+        }
+        if (errno != EINVAL)
+            return -ENOMEM;
+        /* This kernel has no guard markers: mprotect from now on. */
+        atomic_store_explicit(&guard_method, TETHER_GUARD_MPROTECT, memory_order_relaxed);
+        s->guard_kind = TETHER_GUARD_MPROTECT;
+    }
+    return mprotect(s->base, s->guard_size, PROT_NONE) == 0 ? 0 : -ENOMEM;
 }
 
 /*
@@ -129,27 +117,37 @@ void tether__stack_free(struct tether_stack *s)
  */
 int tether__stack_guard_open(struct tether_stack *s)
 {
-    size_t page = page_size();
+    size_t page = tether__page_size();
     char *from = s->base + page;
     size_t len = s->guard_size - page;
 
     if (len == 0)
         return -ENOMEM; /* a one-page guard has nothing to give */
-    if (s->guard_kind == TETHER_GUARD_MADVISE)
-        return madvise(from, len, MADV_GUARD_REMOVE) == 0 ? 0 : -ENOMEM;
-    return mprotect(from, len, PROT_READ | PROT_WRITE) == 0 ? 0 : -ENOMEM;
+    if (s->guard_kind == TETHER_GUARD_MADVISE ? madvise(from, len, MADV_GUARD_REMOVE) != 0
+                                              : mprotect(from, len, PROT_READ | PROT_WRITE) != 0)
+        return -ENOMEM;
+    s->guard_open = 1;
+    return 0;
 }
 
 uintptr_t tether__stack_guard_open_lo(const struct tether_stack *s)
 {
-    return (uintptr_t)s->base + page_size();
+    return (uintptr_t)s->base + tether__page_size();
 }
 
 int tether__stack_guard_close(struct tether_stack *s)
 {
     /* The pages the unwind touched are given back before the guard returns. */
     madvise(s->base, s->guard_size, MADV_DONTNEED);
-    if (s->guard_kind == TETHER_GUARD_MADVISE)
-        return madvise(s->base, s->guard_size, MADV_GUARD_INSTALL) == 0 ? 0 : -ENOMEM;
-    return mprotect(s->base, s->guard_size, PROT_NONE) == 0 ? 0 : -ENOMEM;
+    if (s->guard_kind == TETHER_GUARD_MADVISE ? madvise(s->base, s->guard_size, MADV_GUARD_INSTALL) != 0
+                                              : mprotect(s->base, s->guard_size, PROT_NONE) != 0)
+        return -ENOMEM;
+    s->guard_open = 0;
+    return 0;
+}
+
+void tether__stack_clean(struct tether_stack *s)
+{
+    char *lo = tether__stack_lo(s);
+    madvise(lo, (size_t)(tether__stack_top(s) - lo), MADV_DONTNEED);
 }

@@ -1,71 +1,252 @@
 /*
- * A small cache of free stacks, so that a fiber's stack outlives it: the
- * next fiber of the same geometry takes it instead of paying for mmap,
- * the guard, and munmap (tens of microseconds, most of a fiber's cost).
+ * Where free stack slots wait for the next fiber.
  *
- * A stack going back to the pool is emptied first (MADV_DONTNEED): its
- * pages are released and read as zeros again, so no data passes from one
- * fiber to the next and the pool holds no resident memory. Its guard
- * stays in place.
+ * A destroyed fiber's slot goes to the destroying thread's cache (no
+ * lock, no system call: a create and destroy cycle costs tens of
+ * nanoseconds); a full cache hands half of it to the process-wide pool
+ * of its geometry. Slots keep their guard and their pages while they
+ * wait, so the next fiber does not pay for the first touch either, and
+ * finds what the last one left on the stack (TETHER_FIBER_CLEAN_STACK
+ * asks for zeros, for a system call). To bound the memory that waits,
+ * the pool keeps at most WARM_MAX slots resident; beyond that it gives
+ * their pages back (MADV_DONTNEED) and keeps the reservation and guard.
+ * New slots are carved from reservations of about CHUNK_BYTES each.
+ *
+ * The pool's lock is taken only when a thread's cache is empty or full.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "stack.h"
 #include "thread.h"
 
-#define POOL_MAX 16
+#define CHUNK_BYTES (32ul << 20) /* a reservation: carved into slots */
+#define CACHE_MAX 16             /* slots a thread keeps, per geometry */
+#define CACHE_CLASSES 4          /* geometries a thread keeps slots of */
+#define WARM_MAX 64              /* resident slots the pool keeps, per geometry */
+
+/* All the slots of one geometry. */
+struct tether_stack_class {
+    size_t size, guard;
+    int kind;
+    size_t slot_size;
+    struct tether_stack_class *next;
+    /* Under the pool's lock: */
+    char *chunk;                /* the reservation being carved */
+    size_t carved, nslots;      /* its slots used so far, and all of them */
+    char **warm, **cold;        /* free slots, resident or emptied */
+    size_t nwarm, ncold, cap;
+};
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct tether_stack pool[POOL_MAX];
-static int npool;
+static struct tether_stack_class *_Atomic classes;
+
+/* A thread's cache: a few geometries, a stack of free slots each. */
+struct cache {
+    struct tether_stack_class *cls;
+    int n;
+    char *slot[CACHE_MAX];
+};
+
+static __thread struct cache caches[CACHE_CLASSES]
+    __attribute__((tls_model("initial-exec")));
+static __thread int cache_registered __attribute__((tls_model("initial-exec")));
+
+/* A thread that put slots in its cache gives them to the pool when it exits. */
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+static void flush(void *unused);
+
+static void make_exit_key(void)
+{
+    pthread_key_create(&exit_key, flush);
+}
+
+/* The class of a geometry, made on first use. Lock-free once it exists. */
+static struct tether_stack_class *class_of(size_t size, size_t guard, int kind)
+{
+    struct tether_stack_class *c;
+
+    for (c = atomic_load(&classes); c; c = c->next)
+        if (c->size == size && c->guard == guard && c->kind == kind)
+            return c;
+    pthread_mutex_lock(&lock);
+    for (c = atomic_load(&classes); c; c = c->next)
+        if (c->size == size && c->guard == guard && c->kind == kind)
+            break;
+    if (!c && (c = calloc(1, sizeof *c)) != NULL) {
+        c->size = size;
+        c->guard = guard;
+        c->kind = kind;
+        c->slot_size = guard + size + tether__page_size();
+        c->next = atomic_load(&classes);
+        atomic_store(&classes, c); /* published whole: readers take no lock */
+    }
+    pthread_mutex_unlock(&lock);
+    return c;
+}
+
+static void describe(struct tether_stack *s, struct tether_stack_class *c, char *base)
+{
+    s->base = base;
+    s->guard_size = c->guard;
+    s->size = c->size;
+    s->guard_kind = c->kind;
+    s->cls = c;
+}
+
+/* Room for one more free slot in both lists. Under the lock. */
+static int grow_lists(struct tether_stack_class *c)
+{
+    size_t cap = c->cap ? c->cap * 2 : 64;
+    char **w, **k;
+
+    if (c->nwarm < c->cap && c->ncold < c->cap)
+        return 0;
+    w = realloc(c->warm, cap * sizeof *w);
+    if (w)
+        c->warm = w;
+    k = realloc(c->cold, cap * sizeof *k);
+    if (k)
+        c->cold = k;
+    if (!w || !k)
+        return -ENOMEM;
+    c->cap = cap;
+    return 0;
+}
+
+/* A new slot: carved from the current reservation, or a new one. Under the lock. */
+static char *carve(struct tether_stack_class *c)
+{
+    if (c->carved == c->nslots) {
+        size_t n = CHUNK_BYTES / c->slot_size;
+        char *chunk;
+        if (n == 0)
+            n = 1;
+        if (!(chunk = tether__stack_reserve(c->slot_size, n)))
+            return NULL;
+        c->chunk = chunk;
+        c->nslots = n;
+        c->carved = 0;
+    }
+    return c->chunk + c->slot_size * c->carved++;
+}
+
+/* From the process-wide pool, or a new slot. Takes the lock. */
+static int get_slow(struct tether_stack *s, struct tether_stack_class *c)
+{
+    char *base = NULL;
+    int fresh = 0;
+
+    pthread_mutex_lock(&lock);
+    if (c->nwarm)
+        base = c->warm[--c->nwarm];
+    else if (c->ncold)
+        base = c->cold[--c->ncold];
+    else if ((base = carve(c)) != NULL)
+        fresh = 1;
+    pthread_mutex_unlock(&lock);
+    if (!base)
+        return -ENOMEM;
+    describe(s, c, base);
+    /* A guard that cannot be installed (out of mappings): the slot stays unused. */
+    if (fresh && tether__stack_guard_install(s) != 0)
+        return -ENOMEM;
+    return 0;
+}
 
 int tether__stack_get(struct tether_stack *s, size_t size, size_t guard,
                       int force_mprotect)
 {
-    int found = 0;
+    int kind = tether__stack_guard_method(force_mprotect);
+    struct tether_stack_class *c = class_of(size, guard, kind);
+
+    if (!c)
+        return -ENOMEM;
+    for (int i = 0; i < CACHE_CLASSES; i++) {
+        struct cache *k = &caches[i];
+        if (k->cls == c && k->n > 0) {
+            describe(s, c, k->slot[--k->n]);
+            return 0;
+        }
+    }
+    return get_slow(s, c);
+}
+
+/* Hands the older half of a full cache to the pool. Takes the lock. */
+static void spill(struct cache *k, int n)
+{
+    struct tether_stack_class *c = k->cls;
 
     pthread_mutex_lock(&lock);
-    for (int i = npool - 1; i >= 0; i--) { /* the newest first */
-        struct tether_stack *p = &pool[i];
-        if (p->map_size == size + guard && p->guard_size == guard &&
-            (!force_mprotect || p->guard_kind == TETHER_GUARD_MPROTECT)) {
-            *s = *p;
-            memmove(p, p + 1, (size_t)(npool - 1 - i) * sizeof *p);
-            npool--;
-            found = 1;
-            break;
+    for (int i = 0; i < n; i++) {
+        struct tether_stack s;
+        if (grow_lists(c) != 0)
+            break; /* no memory for the lists: the slot stays reserved, unused */
+        describe(&s, c, k->slot[i]);
+        if (c->nwarm < WARM_MAX) {
+            c->warm[c->nwarm++] = k->slot[i];
+        } else {
+            tether__stack_clean(&s); /* its memory back to the kernel */
+            c->cold[c->ncold++] = k->slot[i];
         }
     }
     pthread_mutex_unlock(&lock);
-    return found ? 0 : tether__stack_alloc(s, size, guard, force_mprotect);
+    memmove(&k->slot[0], &k->slot[n], (size_t)(k->n - n) * sizeof k->slot[0]);
+    k->n -= n;
 }
 
-/*
- * A full pool gives up its oldest stack for the new one, so that it
- * follows the sizes the program uses now.
- */
 void tether__stack_put(struct tether_stack *s)
 {
-    char *lo = tether__stack_lo(s);
-    struct tether_stack victim = *s;
+    struct cache *k = NULL, *empty = NULL, *victim = &caches[0];
 
-    if (madvise(lo, (size_t)(tether__stack_hi(s) - lo), MADV_DONTNEED) == 0) {
-        pthread_mutex_lock(&lock);
-        if (npool < POOL_MAX) {
-            pool[npool++] = *s;
-            victim.base = NULL;
-        } else {
-            victim = pool[0];
-            memmove(&pool[0], &pool[1], (POOL_MAX - 1) * sizeof pool[0]);
-            pool[POOL_MAX - 1] = *s;
-        }
-        pthread_mutex_unlock(&lock);
+    /* An unwind that never came back (its thread exited) left it open. */
+    if (s->guard_open && tether__stack_guard_close(s) != 0) {
+        munmap(s->base, s->cls->slot_size); /* never handed out again without its guard */
+        s->base = NULL;
+        return;
     }
-    if (victim.base)
-        tether__stack_free(&victim);
+
+    for (int i = 0; i < CACHE_CLASSES && !k; i++) {
+        if (caches[i].cls == s->cls)
+            k = &caches[i];
+        else if (caches[i].n == 0 && !empty)
+            empty = &caches[i];
+        else if (caches[i].n < victim->n)
+            victim = &caches[i];
+    }
+    if (!k) {
+        /* This thread keeps another geometry now: the least used goes. */
+        k = empty ? empty : victim;
+        if (k->n)
+            spill(k, k->n);
+        k->cls = s->cls;
+    }
+    if (k->n == CACHE_MAX)
+        spill(k, CACHE_MAX / 2);
+    k->slot[k->n++] = s->base;
     s->base = NULL;
+    if (!cache_registered) {
+        pthread_once(&exit_key_once, make_exit_key);
+        pthread_setspecific(exit_key, caches); /* any non-NULL value: flush runs */
+        cache_registered = 1;
+    }
+}
+
+/* At thread exit (a pthread key destructor): the cache goes to the pool. */
+static void flush(void *unused)
+{
+    (void)unused;
+    for (int i = 0; i < CACHE_CLASSES; i++)
+        if (caches[i].n)
+            spill(&caches[i], caches[i].n);
+    cache_registered = 0;
 }
 
 /* In a fork child, the lock as new: another thread may have held it. */
@@ -75,9 +256,4 @@ static void child(struct tether_thread *t)
     pthread_mutex_init(&lock, NULL);
 }
 
-static const struct tether_thread_hooks hooks = {NULL, NULL, child};
-
-__attribute__((constructor)) static void register_hooks(void)
-{
-    tether__thread_hooks(&hooks);
-}
+TETHER_THREAD_HOOKS(NULL, NULL, child);

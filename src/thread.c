@@ -18,16 +18,17 @@ static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static int exit_key_err;
 
-/* Registered at load time, by constructors: no lock needed to read them. */
-#define MAX_HOOKS 8
-static const struct tether_thread_hooks *hooks[MAX_HOOKS];
-static int nhooks;
-
-void tether__thread_hooks(const struct tether_thread_hooks *h)
-{
-    if (nhooks < MAX_HOOKS)
-        hooks[nhooks++] = h;
-}
+/*
+ * The hooks, gathered by the linker from every object's
+ * tether_thread_hooks section (thread.h), in link order. Hidden, so the
+ * bounds the linker defines are not exported.
+ */
+extern const struct tether_thread_hooks *const __start_tether_thread_hooks[]
+    __attribute__((visibility("hidden")));
+extern const struct tether_thread_hooks *const __stop_tether_thread_hooks[]
+    __attribute__((visibility("hidden")));
+#define hooks __start_tether_thread_hooks
+#define nhooks ((int)(__stop_tether_thread_hooks - __start_tether_thread_hooks))
 
 tether_fiber *tether_current(void)
 {

@@ -15,6 +15,7 @@ struct tether_deadline;
 struct tether_thread {
     tether_fiber *current; /* innermost running fiber; NULL on the thread's stack */
     tether_fiber *exited;  /* fibers its pthread_exit or cancellation ended (unwind.c) */
+    void *cxx_globals;     /* libstdc++'s exception record of this thread (cxx_eh.h) */
     int ready;             /* tether__thread_prepare() done */
     pid_t tid;             /* kernel thread id: where kill signals go */
 
@@ -48,9 +49,12 @@ extern __thread struct tether_thread tether__thread
 int tether__thread_prepare(void);
 
 /*
- * What a part of tether does for each thread, registered once from a
- * constructor (the layers above register with this one; this file calls
- * none of them by name). Any field may be NULL.
+ * What a part of tether does for each thread. The layers above register
+ * with this one by placing a pointer in the section tether_thread_hooks
+ * (TETHER_THREAD_HOOKS below); this file calls none of them by name. The
+ * linker gathers the section, so the hooks are there before any code
+ * runs: a program's own constructors, a static link. Any field may be
+ * NULL.
  */
 struct tether_thread_hooks {
     int (*prepare)(struct tether_thread *t); /* at its first resume: 0 or -errno */
@@ -58,6 +62,9 @@ struct tether_thread_hooks {
     void (*child)(struct tether_thread *t);  /* in a fork child: the thread that forked */
 };
 
-void tether__thread_hooks(const struct tether_thread_hooks *h);
+#define TETHER_THREAD_HOOKS(prepare, exit, child)                                         \
+    static const struct tether_thread_hooks tether_hooks_ = {prepare, exit, child};      \
+    __attribute__((used, section("tether_thread_hooks"), aligned(sizeof(void *))))      \
+    static const struct tether_thread_hooks *const tether_hooks_entry_ = &tether_hooks_
 
 #endif

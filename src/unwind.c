@@ -4,11 +4,9 @@
  * frame's personality (which stops a guest's own escaping exceptions
  * there), and tether_fiber_unwind() itself.
  *
- * The unwind runs on the fiber, as a resume: the fiber continues either
- * inside its last switch (a fiber that yielded or terminated itself:
- * tether__switch_out sees `unwinding` and raises) or at a register-block
- * frame built where unwind_frame.c says (a fiber stopped by a signal, or
- * one with frames that must be passed over). Either way
+ * The unwind runs on the fiber, as a resume: the fiber continues at a
+ * register-block frame built where unwind_frame.c says (where it stopped,
+ * or above frames that must be passed over). Then
  * tether__unwind_raise() raises a forced unwind (_Unwind_ForcedUnwind:
  * no search phase, unwind_frame.c's walk did its work), every cleanup on
  * the way runs, and the stop function switches back to the host when
@@ -69,7 +67,7 @@ static _Noreturn void land(tether_fiber *f, struct _Unwind_Exception *e, int out
     if (e != &f->exc)
         tether__cxx_eh_discard(e); /* released as a catch (...) would */
     f->unwind_outcome = outcome;
-    tether__switch_out(f, STOP_UNWOUND, NULL);
+    tether__switch_out_slow(f, STOP_UNWOUND, NULL);
     __builtin_unreachable();
 }
 
@@ -160,18 +158,13 @@ void tether__unwind_reraise(tether_fiber *f, int strict)
 static void ended_with_thread(tether_fiber *f)
 {
     struct tether_thread *t = &tether__thread;
-    void *(*get)(void) = atomic_load_explicit(&tether__cxx_get_globals,
-                                              memory_order_acquire);
 
     f->has_frames = 0;
     f->result = TETHER_THREAD_EXITED;
-    if (get)
-        tether__cxx_eh_swap_slow(&f->cxx_eh, get); /* the host's C++ state back */
     /* A timed resume of f is being unwound: its deadline goes with it. */
     while (t->deadline && t->deadline->fiber == f)
         t->deadline = t->deadline->outer;
-    t->current = f->parent;
-    f->parent = NULL;
+    tether__fiber_left(t, f); /* the host's current fiber and C++ state back */
     f->exited_next = t->exited;
     t->exited = f;
 }
@@ -181,17 +174,15 @@ static void thread_exit(struct tether_thread *t)
 {
     for (tether_fiber *f = t->exited, *next; f; f = next) {
         next = f->exited_next;
+        /* Its unwind, which a cleanup's pthread_exit ended, had opened the guard. */
+        if (f->stack.guard_open)
+            tether__stack_guard_close(&f->stack);
         atomic_store_explicit(&f->state, (uint64_t)TETHER_TERMINATED, memory_order_release);
     }
     t->exited = NULL;
 }
 
-static const struct tether_thread_hooks hooks = {NULL, thread_exit, NULL};
-
-__attribute__((constructor)) static void register_hooks(void)
-{
-    tether__thread_hooks(&hooks);
-}
+TETHER_THREAD_HOOKS(NULL, thread_exit, NULL);
 
 /*
  * The personality of the fiber's bottom frame (see the trampoline in the
@@ -235,9 +226,9 @@ _Noreturn void tether__unwind_landed(tether_fiber *f, struct _Unwind_Exception *
         tether__cxx_eh_discard(e);
     if (f->unwinding) {
         f->unwind_outcome = UNWIND_DONE;
-        tether__switch_out(f, STOP_UNWOUND, NULL);
+        tether__switch_out_slow(f, STOP_UNWOUND, NULL);
     } else {
-        tether__switch_out(f, TETHER_TERMINATED, TETHER_EXCEPTION_ESCAPED);
+        tether__switch_out_slow(f, TETHER_TERMINATED, TETHER_EXCEPTION_ESCAPED);
     }
     __builtin_unreachable();
 }
@@ -255,14 +246,16 @@ int tether_unwinding(void)
 /* Runs the unwind on the fiber; returns the stop it came back with. */
 static int run_unwind(struct tether_thread *t, tether_fiber *f, void *sp)
 {
+    int stop;
+
     f->unwinding = 1;
     f->unwind_outcome = 0;
     f->unwind_swallowed = 0;
-    f->stopped_by_signal = 0;
-    tether__enter(t, f, sp, f);
+    f->in_ptr = NULL; /* nothing is handed to its yield */
+    stop = tether__enter(t, f, sp, f, NULL);
     f->unwinding = 0;
     f->unwind_reraise = 0;
-    return f->stop;
+    return stop;
 }
 
 /*
@@ -277,8 +270,7 @@ static int unwind_from(struct tether_thread *t, tether_fiber *f,
     int opened = 0, stop, err;
     void *sp;
 
-    lowest = start->how == START_HERE ? (uintptr_t)f->sp
-                                      : start->below - TETHER_ARCH_FRAME_SIZE;
+    lowest = start->below - TETHER_ARCH_FRAME_SIZE;
     if (lowest < lo + UNWIND_ROOM && tether__stack_guard_open(&f->stack) == 0) {
         opened = 1;
         writable = tether__stack_guard_open_lo(&f->stack);
@@ -286,10 +278,8 @@ static int unwind_from(struct tether_thread *t, tether_fiber *f,
     if (lowest < writable || lowest >= (uintptr_t)f->record) {
         err = -EFAULT; /* no room to start it (a one-page guard after an overflow) */
     } else {
-        sp = start->how == START_HERE
-                 ? f->sp
-                 : tether__arch_frame_at(start->below, start->regs, start->exact,
-                                         raise_from_frame, f, f->dead_ctl);
+        sp = tether__arch_frame_at(start->below, start->regs, start->exact,
+                                   raise_from_frame, f, start->ctl);
         stop = run_unwind(t, f, sp);
         if (stop == TETHER_FAULTED) {
             /* A cleanup faulted: its record replaces the old, walked while its frames are there. */

@@ -66,26 +66,56 @@ static int is_gxx_personality(void *routine)
     return 1;
 }
 
-/* Is the function at `target` one that ends the process (std::terminate)? */
-static int is_terminate(uintptr_t target)
+/* The target of the call (e8 rel32) at p. */
+static uintptr_t call_target(const uint8_t *p)
 {
+    int32_t rel;
+    memcpy(&rel, p + 1, 4);
+    return (uintptr_t)p + 5 + (uintptr_t)(intptr_t)rel;
+}
+
+/* What a call in a landing pad calls. */
+enum { CALLS_OTHER, CALLS_TERMINATE, CALLS_BEGIN_CATCH };
+
+/*
+ * By name where a symbol names the target: its own (dladdr, the file's
+ * symbol table) or, for a PLT entry, the one it jumps to. In a stripped
+ * module, clang's __clang_call_terminate is known by its body, which is
+ * always the same three instructions: push %rax (to align the stack),
+ * call __cxa_begin_catch, call std::terminate.
+ */
+static int callee_kind(uintptr_t target)
+{
+    const uint8_t *p = (const uint8_t *)target;
     char name[64] = "";
     Dl_info di;
 
     if (dladdr((void *)target, &di) && di.dli_sname && di.dli_saddr == (void *)target)
         snprintf(name, sizeof name, "%s", di.dli_sname);
-    else if (tether__elf_function((void *)target, name, sizeof name, NULL) != target)
-        return 0;
-    return strcmp(name, "__clang_call_terminate") == 0 || strcmp(name, "_ZSt9terminatev") == 0;
+    else if (!tether__elf_plt_callee((void *)target, name, sizeof name) &&
+             tether__elf_function((void *)target, name, sizeof name, NULL) != target)
+        name[0] = 0;
+    if (name[0]) {
+        if (strcmp(name, "__clang_call_terminate") == 0 || strcmp(name, "_ZSt9terminatev") == 0)
+            return CALLS_TERMINATE;
+        return strcmp(name, "__cxa_begin_catch") == 0 ? CALLS_BEGIN_CATCH : CALLS_OTHER;
+    }
+    if (tether__elf_bytes_after(p) >= 11 && p[0] == 0x50 && p[1] == 0xe8 && p[6] == 0xe8)
+        return CALLS_TERMINATE;
+    return CALLS_OTHER;
 }
 
 /*
  * Does the landing pad at lp end in std::terminate? clang implements
- * noexcept with a catch (...) whose handler destroys what is live, then
- * calls __clang_call_terminate: an unwind that entered it would end the
- * process. The calls (e8 rel32) among the pad's first 64 bytes say; a
- * catch (...) of the program's own calls __cxa_begin_catch through the
- * PLT instead, which no symbol names. Answers are remembered per pad.
+ * noexcept with a catch (...) whose handler destroys what is live (any
+ * number of destructor calls), then calls __clang_call_terminate: an
+ * unwind that entered it would end the process. A catch (...) of the
+ * program's own calls __cxa_begin_catch first. So the direct calls (e8
+ * rel32) from the pad on, over at most 256 bytes (fewer at the end of
+ * the code), say which it is: the first that is either. A byte scan may
+ * see a call that is not one, or run into the next function; the
+ * answer "terminate" is the safe one to get wrong (the frame is passed
+ * over and counted, not entered). Answers are remembered per pad.
  */
 static int lands_in_terminate(uintptr_t lp)
 {
@@ -96,14 +126,18 @@ static int lands_in_terminate(uintptr_t lp)
     unsigned slot = (unsigned)(lp >> 2) % 16;
     const uint8_t *p = (const uint8_t *)lp;
     int answer = 0;
+    size_t scan;
 
     if (atomic_load(&known[slot].lp) == lp)
         return atomic_load(&known[slot].answer);
-    for (int i = 0; i + 5 <= 64 && !answer; i++) {
-        if (p[i] == 0xe8) {
-            int32_t rel;
-            memcpy(&rel, p + i + 1, 4);
-            answer = is_terminate(lp + (uintptr_t)i + 5 + (uintptr_t)(intptr_t)rel);
+    scan = tether__elf_bytes_after(p);
+    if (scan > 256)
+        scan = 256;
+    for (size_t i = 0; i + 5 <= scan; i++) {
+        int kind = p[i] == 0xe8 ? callee_kind(call_target(p + i)) : CALLS_OTHER;
+        if (kind != CALLS_OTHER) {
+            answer = kind == CALLS_TERMINATE;
+            break;
         }
     }
     atomic_store(&known[slot].answer, answer);
@@ -222,11 +256,13 @@ int tether__unwind_plan(tether_fiber *f, struct tether_unwind_start *st)
 
     memset(w, 0, sizeof *w);
     if (f->stopped_by_signal) {
+        st->ctl = f->dead_ctl;
         memcpy(st->regs, f->dead_regs, sizeof st->regs);
         st->exact = tether__fault_walk_start(
             st->regs, f->stop == TETHER_FAULTED ? f->fault.signo : 0,
             f->fault.addr, lo, hi);
     } else {
+        st->ctl = tether__arch_suspended_ctl(f->sp);
         tether__arch_suspended_regs(f->sp, st->regs);
         st->exact = 0;
     }
@@ -239,8 +275,7 @@ int tether__unwind_plan(tether_fiber *f, struct tether_unwind_start *st)
     if (!w->refusing) {
         st->passed_over = w->pass_lost;
         st->below = (uintptr_t)st->regs[TETHER_REG_RSP] - TETHER_ARCH_RED_ZONE;
-        /* A fiber stopped in a switch is resumed right there. */
-        return st->how = f->stopped_by_signal ? START_FRAME : START_HERE;
+        return st->how = START_FRAME;
     }
     st->passed_over = w->skip_at_refusing + (w->pass_lost - w->pass_at_refusing);
     if (w->want_caller)

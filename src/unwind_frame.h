@@ -7,7 +7,6 @@
 #include "fiber_impl.h"
 
 enum {
-    START_HERE = 1,    /* where it stopped: a fiber stopped in a switch */
     START_FRAME = 2,   /* at a register-block frame for `regs`, below `below` */
     START_NOTHING = 3, /* nothing: every frame left is passed over */
     START_NONE = 4,    /* it cannot be unwound: a frame without unwind
@@ -20,6 +19,7 @@ struct tether_unwind_start {
     int exact;                   /* its rip is exact (else a return address) */
     uintptr_t below;             /* its frame is built below this address */
     int passed_over;             /* frames whose cleanups will not run */
+    uint64_t ctl;                /* the floating-point control words it had */
 };
 
 /*

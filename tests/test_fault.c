@@ -489,7 +489,9 @@ OPAQUE void *guest_changes_mxcsr(void *arg, void *in)
 START_TEST(test_fault_restores_host_fp_control)
 {
     unsigned before, after;
-    tether_fiber *f = make_fiber(guest_changes_mxcsr, NULL);
+    tether_fiber_opts o = {.flags = TETHER_FIBER_FP_CONTROL};
+    tether_fiber *f;
+    ck_assert_int_eq(tether_fiber_create(&f, guest_changes_mxcsr, NULL, &o), 0);
     __asm__ volatile("stmxcsr %0" : "=m"(before));
     ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_FAULTED);
     __asm__ volatile("stmxcsr %0" : "=m"(after));

@@ -334,8 +334,9 @@ START_TEST(test_stack_bounds)
     tether_fiber *f;
     ck_assert_int_eq(tether_fiber_create(&f, return_arg, NULL, &o), 0);
     ck_assert_int_eq(tether_fiber_stack(f, &lo, &hi), 0);
-    /* rounded up to pages */
-    ck_assert_uint_eq((uintptr_t)hi - (uintptr_t)lo, 102400);
+    /* rounded up to pages, and less than a page more (tether's own page) */
+    ck_assert_uint_ge((uintptr_t)hi - (uintptr_t)lo, 102400);
+    ck_assert_uint_lt((uintptr_t)hi - (uintptr_t)lo, 102400 + 4096);
     ck_assert_uint_eq((uintptr_t)lo % 4096, 0);
     tether_fiber_destroy(f);
 }
@@ -445,13 +446,30 @@ static void *change_rounding(void *arg, void *in)
 START_TEST(test_fp_control_is_per_fiber)
 {
     void *out;
-    tether_fiber *f = make_fiber(change_rounding, NULL);
+    tether_fiber_opts o = {.flags = TETHER_FIBER_FP_CONTROL};
+    tether_fiber *f;
+    ck_assert_int_eq(tether_fiber_create(&f, change_rounding, NULL, &o), 0);
     ck_assert_int_eq(fegetround(), FE_TONEAREST);
     ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_YIELDED);
     ck_assert_int_eq(fegetround(), FE_TONEAREST); /* the host's mode is back */
     ck_assert_int_eq(tether_fiber_resume(f, NULL, &out), TETHER_RETURNED);
     ck_assert_int_eq((intptr_t)out, FE_UPWARD);   /* the fiber's mode survived */
     ck_assert_int_eq(fegetround(), FE_TONEAREST);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/* Without the flag the thread's control is shared, as with any function call. */
+START_TEST(test_fp_control_shared_by_default)
+{
+    void *out;
+    tether_fiber *f = make_fiber(change_rounding, NULL);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_YIELDED);
+    ck_assert_int_eq(fegetround(), FE_UPWARD); /* the guest's change stays */
+    fesetround(FE_DOWNWARD);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, &out), TETHER_RETURNED);
+    ck_assert_int_eq((intptr_t)out, FE_DOWNWARD); /* it saw the host's */
+    fesetround(FE_TONEAREST);
     tether_fiber_destroy(f);
 }
 END_TEST
@@ -471,6 +489,7 @@ static Suite *fiber_suite(void)
     tcase_add_test(life, test_nesting);
     tcase_add_test(life, test_interleave_siblings);
     tcase_add_test(life, test_fp_control_is_per_fiber);
+    tcase_add_test(life, test_fp_control_shared_by_default);
     tcase_add_test(life, test_user_data);
     tcase_add_test(life, test_reset_reuses);
     suite_add_tcase(s, life);

@@ -258,7 +258,10 @@ START_TEST(test_100k_cycles_no_growth_mprotect)
 }
 END_TEST
 
-/* A destroyed fiber's stack goes to the next fiber of its size, emptied. */
+/*
+ * A destroyed fiber's stack goes to the next fiber of its size; with
+ * TETHER_FIBER_CLEAN_STACK, emptied.
+ */
 static void *scribble(void *arg, void *in)
 {
     volatile char buf[16 * 1024];
@@ -270,7 +273,7 @@ static void *scribble(void *arg, void *in)
 
 START_TEST(test_stack_reused_and_emptied)
 {
-    tether_fiber_opts o = {.stack_size = 64 * 1024};
+    tether_fiber_opts o = {.stack_size = 64 * 1024, .flags = TETHER_FIBER_CLEAN_STACK};
     tether_fiber *f, *g;
     void *lo1, *hi1, *lo2, *hi2;
     ck_assert_int_eq(tether_fiber_create(&f, scribble, NULL, &o), 0);
@@ -283,6 +286,16 @@ START_TEST(test_stack_reused_and_emptied)
     ck_assert_ptr_eq(hi1, hi2);
     for (char *p = lo2; p < (char *)hi2 - 4096; p++) /* ...with nothing left */
         ck_assert_int_eq(*p, 0);
+    /* Without the flag, the same stack, as the last fiber left it. */
+    tether_fiber_destroy(g);
+    o.flags = 0;
+    ck_assert_int_eq(tether_fiber_create(&f, scribble, NULL, &o), 0);
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_RETURNED);
+    tether_fiber_destroy(f);
+    ck_assert_int_eq(tether_fiber_create(&g, noop, NULL, &o), 0);
+    tether_fiber_stack(g, &lo2, &hi2);
+    ck_assert_ptr_eq(lo1, lo2);
+    ck_assert_int_eq(((volatile char *)hi2)[-8192], (char)0xa5); /* inside scribble's buffer */
     /* Another size does not take it. */
     o.stack_size = 128 * 1024;
     ck_assert_int_eq(tether_fiber_create(&f, noop, NULL, &o), 0);
@@ -302,7 +315,8 @@ START_TEST(test_sizes_rounded_to_pages)
     char perm[5];
     ck_assert_int_eq(tether_fiber_create(&f, noop, NULL, &o), 0);
     tether_fiber_stack(f, &lo, &hi);
-    ck_assert_int_eq((char *)hi - (char *)lo, TETHER_STACK_SIZE_MIN + page);
+    ck_assert_int_ge((char *)hi - (char *)lo, TETHER_STACK_SIZE_MIN + page);
+    ck_assert_int_lt((char *)hi - (char *)lo, TETHER_STACK_SIZE_MIN + 2 * page);
     tether_fiber_destroy(f);
     o.flags = TETHER_FIBER_GUARD_MPROTECT;
     ck_assert_int_eq(tether_fiber_create(&f, noop, NULL, &o), 0);

@@ -19,6 +19,8 @@
 #include <exception>
 #include <typeinfo>
 #include <stdexcept>
+#include <pthread.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -1003,6 +1005,96 @@ START_TEST(test_10k_fault_unwind_no_growth)
 }
 END_TEST
 
+/*
+ * A thread that exits in the middle of an unwind after an overflow (a
+ * catch (...) handler that sees the unwind calls pthread_exit) must not
+ * leave the guard the unwind opened open: the fiber's next overflow
+ * would run into whatever lies below the stack.
+ */
+static int exit_handlers;
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winfinite-recursion" /* on purpose */
+NOIPA static unsigned overflow_then_exit(unsigned n)
+{
+    volatile char pad[1536];
+    pad[sizeof pad - 1] = (char)n;
+    try {
+        return overflow_then_exit(n + 1) + (unsigned)pad[sizeof pad - 1];
+    } catch (...) {
+        if (++exit_handlers == 3)
+            pthread_exit((void *)0x78);
+        throw;
+    }
+}
+#pragma GCC diagnostic pop
+
+static void *overflows_then_exits(void *, void *)
+{
+    return (void *)(uintptr_t)overflow_then_exit(0);
+}
+
+static void *unwinding_thread(void *p)
+{
+    tether_fiber *f = static_cast<tether_fiber *>(p);
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
+    ck_assert_int_eq(tether_fiber_fault(f)->kind, TETHER_FAULT_STACK_OVERFLOW);
+    tether_fiber_unwind(f); /* does not return: a handler ends the thread */
+    return (void *)0xbad;
+}
+
+/* Can this process read the byte at p? (No signal: the kernel checks.) */
+static bool readable(const void *p)
+{
+    char c;
+    struct iovec local = {&c, 1}, remote = {const_cast<void *>(p), 1};
+    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1;
+}
+
+static void *overflows_plain(void *, void *)
+{
+    exit_handlers = 100; /* its handlers only rethrow */
+    return (void *)(uintptr_t)overflow_then_exit(0);
+}
+
+static void exit_during_unwind(unsigned flags)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    tether_fiber_opts o = {};
+    tether_fiber *f;
+    pthread_t th;
+    void *ret = nullptr, *lo, *hi;
+
+    o.stack_size = 64 * 1024;
+    o.guard_size = 16 * (size_t)page;
+    o.flags = flags;
+    ck_assert_int_eq(tether_fiber_create(&f, overflows_then_exits, nullptr, &o), 0);
+    ck_assert_int_eq(tether_fiber_stack(f, &lo, &hi), 0);
+    ck_assert(!readable((char *)lo - 2 * page));
+    exit_handlers = 0;
+    ck_assert_int_eq(pthread_create(&th, nullptr, unwinding_thread, f), 0);
+    ck_assert_int_eq(pthread_join(th, &ret), 0);
+    ck_assert_ptr_eq(ret, (void *)0x78);
+    ck_assert_int_gt(exit_handlers, 3); /* pthread_exit's unwind saw the rest */
+    ck_assert_int_eq(tether_fiber_state(f), TETHER_TERMINATED);
+    ck_assert_ptr_eq(tether_fiber_result(f), TETHER_THREAD_EXITED);
+    /* The guard is closed again: every page of it, as before. */
+    for (char *g = (char *)lo - 16 * page; g < (char *)lo; g += page)
+        ck_assert_msg(!readable(g), "guard page %ld is open", (long)(((char *)lo - g) / page));
+    /* And the fiber's next life overflows into it the same way. */
+    ck_assert_int_eq(tether_fiber_reset(f, overflows_plain, nullptr, TETHER_RESET_DISCARD), 0);
+    ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
+    ck_assert_int_eq(tether_fiber_fault(f)->kind, TETHER_FAULT_STACK_OVERFLOW);
+    ck_assert_int_eq(tether_fiber_destroy(f), 0);
+}
+
+START_TEST(test_thread_exit_during_unwind_closes_guard)
+{
+    exit_during_unwind(0);
+    exit_during_unwind(TETHER_FIBER_GUARD_MPROTECT);
+}
+END_TEST
+
 int main()
 {
     Suite *s = suite_create("unwind");
@@ -1042,6 +1134,7 @@ int main()
     tcase_add_test(tc, test_unwind_on_exit_flag);
     tcase_add_test(tc, test_reset_unwinds_or_discards);
     tcase_add_test(tc, test_reset_after_overflow);
+    tcase_add_test(tc, test_thread_exit_during_unwind_closes_guard);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("soak");

@@ -82,6 +82,31 @@ typedef enum tether_state {
  */
 #define TETHER_FIBER_GUARD_MPROTECT 0x1u
 
+/*
+ * Stacks are reused: a new fiber gets the slot of one destroyed before
+ * (from the creating thread's cache, else a pool per stack geometry),
+ * with whatever that fiber left on its stack: zeroing it protects
+ * nothing against native guests (they can read the whole process) nor
+ * wasm ones (they cannot read the native stack), and costs a system
+ * call. With this flag the fiber's stack goes back emptied (the kernel
+ * gives zero pages again) when it is destroyed.
+ */
+#define TETHER_FIBER_CLEAN_STACK 0x4u
+
+/*
+ * Floating-point control (the SSE MXCSR: rounding, exception masks,
+ * flush-to-zero; the x87 control word). By default a fiber shares its
+ * thread's with its host: a guest that changes them (fesetround,
+ * fesetenv, _MM_SET_ROUNDING_MODE) leaves them changed when it yields,
+ * as any function that changes them does, and finds what its host set
+ * when it is resumed. With this flag the fiber keeps its own: it starts
+ * with the ABI's defaults (round to nearest, exceptions masked), and the
+ * switches save and restore both sides' control words (a few
+ * nanoseconds a switch; saving the MXCSR is slow on some processors),
+ * and a fault or kill gives the host its own words back too.
+ */
+#define TETHER_FIBER_FP_CONTROL 0x8u
+
 /* A range of code addresses, [start, end). */
 typedef struct tether_code_range {
     const void *start;
@@ -178,17 +203,23 @@ TETHER_API int tether_fiber_state(const tether_fiber *f);
 TETHER_API tether_fiber *tether_current(void);
 
 /*
- * The usable stack of a fiber: [*lo, *hi). The guard region lies just
- * below *lo. Either pointer may be NULL. Returns 0 or -EINVAL.
+ * The usable stack of a fiber: [*lo, *hi), where its frames live. It is
+ * at least the stack_size asked for, rounded up to pages, and less than
+ * a page more: tether keeps the fiber object and the host's registers
+ * in the page above, and what they leave of it is stack too. The guard
+ * region lies just below *lo. Either pointer may be NULL. Returns 0 or
+ * -EINVAL.
  */
 TETHER_API int tether_fiber_stack(const tether_fiber *f, void **lo, void **hi);
 
 /*
- * What the fiber's last stop handed its host (the *out of the resume
- * that saw it stop): a yielded value, the entry function's result, a
- * termination's details, NULL for a fault or before it ran. For a fiber
- * that ended with its thread (see tether/unwind.h) TETHER_THREAD_EXITED,
- * though no resume returned. NULL for a NULL fiber.
+ * What a finished fiber handed its host when it stopped for good (the
+ * *out of the resume that saw it): the entry function's result, a
+ * termination's details, NULL for a fault; for a fiber that ended with
+ * its thread (see tether/unwind.h) TETHER_THREAD_EXITED, though no
+ * resume returned. NULL for a fiber that has not finished, or NULL.
+ * (Yielded values go to the resume's *out only: keeping them too would
+ * cost every switch a store.)
  */
 TETHER_API void *tether_fiber_result(const tether_fiber *f);
 

@@ -15,11 +15,10 @@
  * called on a fiber count as host functions. When a fiber names its guest
  * code (tether_fiber_opts.guest_code), a kill that lands outside that
  * code (in libc, in a host function called without a bracket) is also
- * deferred: it takes effect the moment that function returns into the
- * guest's code (tether moves the function's return address, as runtimes
- * do to stop threads at safe points), or at the fiber's next call into
- * tether, whichever comes first. Meanwhile the kill signal is sent again
- * from 50 us to 5 ms apart, in case that return never comes.
+ * deferred: the kill signal is sent again, from 50 us to 1 ms apart,
+ * until one lands in the guest's code, or the fiber calls into tether
+ * (a checkpoint). A guest that spends its time blocked in a libc call
+ * (sleep, read) may never be caught in its own code: bracket such calls.
  *
  * The kill signal. A kill of a fiber that is running guest code reaches
  * it with a signal sent to its thread: SIGURG, whose default action is
@@ -41,7 +40,8 @@ TETHER_BEGIN_DECLS
  * Ends the calling fiber: its resume returns TETHER_TERMINATED with
  * `details` in *out. May be called by guest code or by a host function at
  * any depth on the fiber. Does not return; returns -EPERM if the caller is
- * not on a fiber.
+ * not on a fiber, and -ECANCELED if the fiber is being unwound (a cleanup
+ * or catch block may not end it: the unwind goes on when it returns).
  */
 TETHER_API int tether_terminate(void *details);
 
