@@ -143,23 +143,34 @@ int tether__fault_handle(int sig, siginfo_t *info, void *uc)
 }
 
 /*
- * Walks the record's backtrace once, while the frames are still on the
- * stack: the first caller walks, any other waits for it.
+ * The record's backtrace is walked once, while the frames are still on
+ * the stack: the first caller walks, any other waits for it.
  */
-void tether__fault_walk(tether_fiber *f)
+int tether__fault_walk_begin(tether_fiber *f)
 {
     int none = 0;
 
     if (atomic_load_explicit(&f->fault_walked, memory_order_acquire) == 2)
-        return;
-    if (atomic_compare_exchange_strong(&f->fault_walked, &none, 1)) {
-        tether__fault_backtrace(&f->fault, (uintptr_t)f->stack.base,
-                                (uintptr_t)f->record + 1);
-        atomic_store_explicit(&f->fault_walked, 2, memory_order_release);
-        return;
-    }
+        return 0;
+    if (atomic_compare_exchange_strong(&f->fault_walked, &none, 1))
+        return 1;
     while (atomic_load_explicit(&f->fault_walked, memory_order_acquire) != 2)
         sched_yield();
+    return 0;
+}
+
+void tether__fault_walk_end(tether_fiber *f)
+{
+    atomic_store_explicit(&f->fault_walked, 2, memory_order_release);
+}
+
+void tether__fault_walk(tether_fiber *f)
+{
+    if (tether__fault_walk_begin(f)) {
+        tether__fault_backtrace(&f->fault, (uintptr_t)f->stack.base,
+                                (uintptr_t)f->record + 1);
+        tether__fault_walk_end(f);
+    }
 }
 
 const tether_fault *tether_fiber_fault(const tether_fiber *f)

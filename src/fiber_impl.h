@@ -273,6 +273,15 @@ int tether__unwind(tether_fiber *f, int keep_record);
 /* Walks f's fault record's backtrace, once (fault.c). */
 void tether__fault_walk(tether_fiber *f);
 
+/*
+ * The same in two halves, for a walk of f's frames that fills the
+ * backtrace on its way (the unwind's plan): begin returns 1 if the
+ * caller is to fill it, then end says it is there; 0 if it is there
+ * already (it waits for a walk in progress elsewhere).
+ */
+int tether__fault_walk_begin(tether_fiber *f);
+void tether__fault_walk_end(tether_fiber *f);
+
 /* Raises the unwind on the calling fiber f (unwind.c). */
 _Noreturn void tether__unwind_raise(tether_fiber *f);
 

@@ -302,9 +302,17 @@ int tether__unwind(tether_fiber *f, int keep_record)
     struct tether_thread *t = &tether__thread;
     struct tether_unwind_start start;
     uint64_t w = atomic_load(&f->state);
-    int st = tether__state_of(w), err = 0;
+    int st = tether__state_of(w), err = 0, plan;
+    tether_fault *bt = NULL;
     stack_t prev;
 
+    if (st == TETHER_RUNNING)
+        return tether__hosts_caller(f) ? -EDEADLK : -EBUSY;
+    if (!f->has_frames)
+        return 0;
+    /* Prepared first: the alternate stack check reads what preparing sets. */
+    if (!t->ready && (err = tether__thread_prepare()) != 0)
+        return err;
     if (tether__altstack_in_use(&t->alt)) {
         /* From a handler on the alternate stack: see fiber.c's resume_on_spare. */
         if ((err = tether__altstack_push(t, &prev)) != 0)
@@ -313,20 +321,18 @@ int tether__unwind(tether_fiber *f, int keep_record)
         tether__altstack_pop(&tether__thread, &prev);
         return err;
     }
-    if (st == TETHER_RUNNING)
-        return tether__hosts_caller(f) ? -EDEADLK : -EBUSY;
-    if (!f->has_frames)
-        return 0;
-    if (!t->ready && (err = tether__thread_prepare()) != 0)
-        return err;
     if (!atomic_compare_exchange_strong(&f->state, &w,
                                         (uint64_t)t->tid << 32 | TETHER_RUNNING))
         return -EBUSY;
     tether__cxx_eh_probe(); /* a plugin may have brought libstdc++ since */
-    if (keep_record && st == TETHER_FAULTED)
-        tether__fault_walk(f);
+    /* The host may read the fault record afterwards: the plan's walk fills its backtrace. */
+    if (keep_record && st == TETHER_FAULTED && tether__fault_walk_begin(f))
+        bt = &f->fault;
     f->unwind_swallowed = 0;
-    switch (tether__unwind_plan(f, &start)) {
+    plan = tether__unwind_plan(f, &start, bt);
+    if (bt)
+        tether__fault_walk_end(f);
+    switch (plan) {
     case START_NONE:
         err = -ENOTRECOVERABLE;
         break;

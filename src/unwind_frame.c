@@ -203,6 +203,7 @@ struct plan_walk {
     int pass_at_refusing; /* pass_lost, up to and with it */
     int want_caller;      /* the next frame is the refusing one's caller */
     uint64_t caller[TETHER_NREGS];
+    tether_fault *bt;     /* a fault record's backtrace to fill, or NULL */
 };
 
 /* The caller of a refusing frame: where the unwind may start. */
@@ -228,6 +229,8 @@ static int plan_frame(const struct tether_frame *fr, void *p)
         take_caller(w, fr);
         w->want_caller = 0;
     }
+    if (w->bt && w->bt->nframes < TETHER_FAULT_FRAMES_MAX)
+        w->bt->frames[w->bt->nframes++] = (void *)fr->ip;
     if (w->seen[slot].pc == fr->pc && !fr->exact) {
         verdict = w->seen[slot].verdict;
         has_table = w->seen[slot].has_table;
@@ -248,13 +251,14 @@ static int plan_frame(const struct tether_frame *fr, void *p)
     return 0;
 }
 
-int tether__unwind_plan(tether_fiber *f, struct tether_unwind_start *st)
+int tether__unwind_plan(tether_fiber *f, struct tether_unwind_start *st, tether_fault *bt)
 {
     uintptr_t lo = (uintptr_t)f->stack.base, hi = (uintptr_t)f->record + 1;
     struct plan_walk pw, *w = &pw;
     int how;
 
     memset(w, 0, sizeof *w);
+    w->bt = bt;
     if (f->stopped_by_signal) {
         st->ctl = f->dead_ctl;
         memcpy(st->regs, f->dead_regs, sizeof st->regs);
@@ -266,7 +270,14 @@ int tether__unwind_plan(tether_fiber *f, struct tether_unwind_start *st)
         tether__arch_suspended_regs(f->sp, st->regs);
         st->exact = 0;
     }
+    if (bt) {
+        bt->nframes = 0;
+        if (!st->exact)
+            bt->frames[bt->nframes++] = bt->pc; /* the wild pc, then its caller */
+    }
     how = tether__walk(st->regs, st->exact, lo, hi, plan_frame, w);
+    if (bt && bt->nframes == 0)
+        bt->frames[bt->nframes++] = bt->pc;
     if (how != WALK_BOTTOM) {
         /* A frame without unwind tables, or a broken chain: nothing can run. */
         st->passed_over = w->skip_lost;

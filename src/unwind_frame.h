@@ -24,8 +24,10 @@ struct tether_unwind_start {
 
 /*
  * Walks a stopped fiber's frames and says where its unwind starts.
- * Reads only; returns st->how.
+ * Reads only; returns st->how. If `bt` is not NULL (a faulted fiber
+ * whose record's backtrace is not walked yet), fills it on the way, as
+ * tether__fault_backtrace would: one walk instead of two.
  */
-int tether__unwind_plan(tether_fiber *f, struct tether_unwind_start *st);
+int tether__unwind_plan(tether_fiber *f, struct tether_unwind_start *st, tether_fault *bt);
 
 #endif
