@@ -122,15 +122,13 @@ static void record(tether_fiber *f, int sig, const siginfo_t *info,
     atomic_store_explicit(&f->fault_walked, 0, memory_order_relaxed);
 }
 
-int tether__fault_handle(int sig, siginfo_t *info, void *uc)
+/* A client of the signal layer (signals.h): the running fiber's own faults. */
+static int fault_handle(int sig, siginfo_t *info, void *uc)
 {
     struct tether_thread *t = &tether__thread;
     tether_fiber *f = t->current;
     uintptr_t pc = tether__arch_uc_pc(uc), sp = tether__arch_uc_sp(uc);
 
-    /* A walk of a stopped fiber's frames read bad memory: it ends there. */
-    if (t->walk_env && info->si_code > 0)
-        tether__walk_abort(t, uc);
     if (t->in_fault)
         return 0; /* a bug in the handler: chain, and die as we would */
     if (!f || !fibers_fault(f, sig, info, uc, pc, sp))
@@ -141,6 +139,8 @@ int tether__fault_handle(int sig, siginfo_t *info, void *uc)
     t->in_fault = 0;
     return 1;
 }
+
+TETHER_SIGNAL_CLIENT(TETHER_SIGNAL_ORDER_FIBER, fault_handle, NULL);
 
 /*
  * The record's backtrace is walked once, while the frames are still on

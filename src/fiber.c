@@ -26,6 +26,31 @@
 static _Atomic uint64_t next_block = 1;
 static __thread uint64_t id_next, id_end __attribute__((tls_model("initial-exec")));
 
+/* The hooks of the layers above (fiber_impl.h), gathered by the linker. */
+extern const struct tether_fiber_hooks *const __start_tether_fiber_hooks[]
+    __attribute__((visibility("hidden")));
+extern const struct tether_fiber_hooks *const __stop_tether_fiber_hooks[]
+    __attribute__((visibility("hidden")));
+
+int tether__fiber_unwind(tether_fiber *f, int keep_record)
+{
+    for (const struct tether_fiber_hooks *const *h = __start_tether_fiber_hooks;
+         h < __stop_tether_fiber_hooks; h++)
+        if ((*h)->unwind)
+            return (*h)->unwind(f, keep_record);
+    return 0;
+}
+
+void tether__fiber_reraise(tether_fiber *f, int strict)
+{
+    for (const struct tether_fiber_hooks *const *h = __start_tether_fiber_hooks;
+         h < __stop_tether_fiber_hooks; h++)
+        if ((*h)->reraise) {
+            (*h)->reraise(f, strict);
+            return;
+        }
+}
+
 static uint64_t new_id(void)
 {
     if (id_next == id_end) {
@@ -98,7 +123,7 @@ _Static_assert(sizeof(tether_fiber) + 64 + 256 <= 4096,
 /* A READY fiber to run fn(arg, in), on its slot, as if new. */
 static void arm(tether_fiber *f, tether_fn fn, void *arg)
 {
-    atomic_store_explicit(&f->state, TETHER_READY, memory_order_relaxed);
+    atomic_store_explicit(&f->claim.state, TETHER_READY, memory_order_relaxed);
     f->parent = NULL;
     f->out_ptr = NULL;
     f->in_ptr = NULL;
@@ -128,7 +153,10 @@ static void fiber_free(tether_fiber *f)
 {
     struct tether_stack s = f->stack; /* f lives in it */
 
-    tether__kill_switch_detach(f);
+    for (const struct tether_fiber_hooks *const *h = __start_tether_fiber_hooks;
+         h < __stop_tether_fiber_hooks; h++)
+        if ((*h)->freeing)
+            (*h)->freeing(f);
     free((void *)f->guest_code);
     if (f->flags & TETHER_FIBER_CLEAN_STACK)
         tether__stack_clean(&s);
@@ -172,11 +200,7 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
     f->user_data = NULL;
     f->id = new_id();
     atomic_store_explicit(&f->kswitch, NULL, memory_order_relaxed);
-    atomic_store_explicit(&f->owner, tether__claim_initial_owner(), memory_order_relaxed);
-    atomic_store_explicit(&f->in_claim, 0, memory_order_relaxed);
-    atomic_store_explicit(&f->revoking, 0, memory_order_relaxed);
-    atomic_store_explicit(&f->claim_lock, 0, memory_order_relaxed);
-    f->revocations = 0;
+    tether__claim_init(&f->claim);
     f->exited_next = NULL;
     arm(f, fn, arg);
     *out = f;
@@ -222,7 +246,7 @@ int tether__resume_finish(tether_fiber *f)
         f->result = v;
     if (f->out_ptr)
         *f->out_ptr = v;
-    atomic_store_explicit(&f->state, (uint64_t)stop, memory_order_release);
+    atomic_store_explicit(&f->claim.state, (uint64_t)stop, memory_order_release);
     return tether__resume_end(f, stop);
 }
 
@@ -250,7 +274,7 @@ int tether__never_ran(tether_fiber *f, void **out)
     f->result = v;
     if (out)
         *out = v;
-    atomic_store_explicit(&f->state, (uint64_t)TETHER_TERMINATED, memory_order_release);
+    atomic_store_explicit(&f->claim.state, (uint64_t)TETHER_TERMINATED, memory_order_release);
     return TETHER_TERMINATED;
 }
 
@@ -266,8 +290,8 @@ int tether__resume(tether_fiber *f, void *in, void **out)
         return err;
     if (tether__altstack_in_use(&t->alt))
         return resume_on_spare(t, f, in, out);
-    if ((err = tether__claim(f, t->tid)) != 0)
-        return err;
+    if ((err = tether__claim(&f->claim, t->tid)) != 0)
+        return err == -EBUSY && tether__hosts_caller(f) ? -EDEADLK : err;
     /*
      * A killer sets kill, then reads the state word; we set the state
      * word, then read kill: either we see its kill here or it sees our
@@ -297,7 +321,7 @@ int tether__resume_end(tether_fiber *f, int stop)
 {
     if ((stop == TETHER_FAULTED || stop == TETHER_TERMINATED) &&
         (f->flags & TETHER_FIBER_UNWIND_ON_EXIT))
-        tether__unwind(f, 1); /* the host reads the record next */
+        tether__fiber_unwind(f, 1); /* the host reads the record next */
     return stop;
 }
 
@@ -306,6 +330,20 @@ int tether__switch_out_slow(tether_fiber *f, int stop, void *value)
     f->stop = stop;
     f->stop_value = value;
     return tether__switch_out_finish(&f->sp, f->record, f);
+}
+
+_Noreturn void tether__kill_now(tether_fiber *f)
+{
+    tether__switch_out_slow(f, TETHER_TERMINATED, atomic_load(&f->kill_details));
+    __builtin_unreachable(); /* a TERMINATED fiber is never resumed */
+}
+
+void tether__host_end(tether_fiber *f)
+{
+    if (f) {
+        tether__host_depth_add(f, -1);
+        tether__kill_checkpoint(f);
+    }
 }
 
 /* A yield with an unwind or a kill pending, or near the guard: the slow way. */
@@ -343,7 +381,7 @@ int tether_fiber_destroy(tether_fiber *f)
         return -EBUSY;
     self = tether__host_begin();
     if (f->has_frames)
-        tether__unwind(f, 0); /* whatever it returns, the frames are gone */
+        tether__fiber_unwind(f, 0); /* whatever it returns, the frames are gone */
     fiber_free(f);
     tether__host_end(self);
     return 0;
@@ -359,7 +397,7 @@ int tether_fiber_reset(tether_fiber *f, tether_fn fn, void *arg, unsigned flags)
         return tether__hosts_caller(f) ? -EDEADLK : -EBUSY;
     self = tether__host_begin();
     if (f->has_frames && !(flags & TETHER_RESET_DISCARD))
-        tether__unwind(f, 0); /* whatever it returns, the frames are gone */
+        tether__fiber_unwind(f, 0); /* whatever it returns, the frames are gone */
     arm(f, fn, arg);
     atomic_thread_fence(memory_order_release);
     tether__host_end(self);

@@ -24,10 +24,16 @@ static void init(void)
     biasing = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 }
 
-pid_t tether__claim_initial_owner(void)
+void tether__claim_init(struct tether_claim *f)
 {
     pthread_once(&once, init);
-    return biasing ? OWNER_NONE_YET : OWNER_UNBIASED;
+    atomic_store_explicit(&f->state, TETHER_READY, memory_order_relaxed);
+    atomic_store_explicit(&f->owner, biasing ? OWNER_NONE_YET : OWNER_UNBIASED,
+                          memory_order_relaxed);
+    atomic_store_explicit(&f->in_claim, 0, memory_order_relaxed);
+    atomic_store_explicit(&f->revoking, 0, memory_order_relaxed);
+    atomic_store_explicit(&f->lock, 0, memory_order_relaxed);
+    f->revocations = 0;
 }
 
 /* Every running thread of the process passes a full barrier. */
@@ -36,27 +42,27 @@ static void barrier(void)
     syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }
 
-void tether__claim_fence(tether_fiber *f)
+void tether__claim_fence(struct tether_claim *f)
 {
     if (atomic_load(&f->owner) > 0)
         barrier(); /* a fast claim by the owner shows now, or sees the kill */
 }
 
-static void lock(tether_fiber *f)
+static void lock(struct tether_claim *f)
 {
     int free_ = 0;
-    while (!atomic_compare_exchange_weak(&f->claim_lock, &free_, 1)) {
+    while (!atomic_compare_exchange_weak(&f->lock, &free_, 1)) {
         free_ = 0;
         sched_yield();
     }
 }
 
-static void unlock(tether_fiber *f)
+static void unlock(struct tether_claim *f)
 {
-    atomic_store(&f->claim_lock, 0);
+    atomic_store(&f->lock, 0);
 }
 
-int tether__claim(tether_fiber *f, pid_t tid)
+int tether__claim(struct tether_claim *f, pid_t tid)
 {
     pid_t owner;
     uint64_t w;
@@ -84,9 +90,7 @@ int tether__claim(tether_fiber *f, pid_t tid)
                 break;
             continue; /* w was reloaded */
         }
-        err = tether__state_of(w) == TETHER_RUNNING
-                  ? (tether__hosts_caller(f) ? -EDEADLK : -EBUSY)
-                  : -ESRCH;
+        err = tether__state_of(w) == TETHER_RUNNING ? -EBUSY : -ESRCH;
         break;
     }
     if (err == 0 && owner != tid && owner != OWNER_UNBIASED) {

@@ -19,9 +19,41 @@
 #define TETHER_FIBER_CLAIM_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <tether/fiber.h>
 
-#include "fiber_impl.h"
+/* tether_claim.owner: no thread yet (the first claim takes it), or none ever. */
+#define OWNER_NONE_YET ((pid_t)-1)
+#define OWNER_UNBIASED ((pid_t)0)
+
+/* A fiber's claim: the first member of the fiber object (fiber_impl.h). */
+struct tether_claim {
+    /*
+     * The state word: a tether_state in the low 32 bits and, while the
+     * fiber runs, the kernel id of the thread running it in the high 32
+     * (where a kill signal goes). Changed by the thread that holds the
+     * claim, and by a switch out only once the fiber is off its stack: a
+     * fiber is never marked resumable while it still runs on it.
+     */
+    _Atomic uint64_t state;
+    _Atomic pid_t owner;    /* the thread it is biased to, OWNER_NONE_YET or OWNER_UNBIASED */
+    _Atomic int in_claim;   /* the owner is in its fast claim */
+    _Atomic int revoking;   /* another thread is taking the bias away */
+    _Atomic int lock;       /* serialises claims that take the slow way */
+    int revocations;        /* biases taken away so far */
+};
+
+/* The parts of a state word. */
+static inline int tether__state_of(uint64_t word)
+{
+    return (int)(word & 0xffffffffu);
+}
+
+static inline pid_t tether__runner_of(uint64_t word)
+{
+    return (pid_t)(word >> 32);
+}
 
 /* A claim that cannot be made the fast way: go through tether__claim(). */
 #define CLAIM_SLOW 1
@@ -36,7 +68,7 @@ static inline int tether__resumable(uint64_t word)
  * The fast claim by thread `tid`: 0 if f is now RUNNING on it, else
  * CLAIM_SLOW. Inline: it sits on every resume.
  */
-static inline int tether__claim_fast(tether_fiber *f, pid_t tid)
+static inline int tether__claim_fast(struct tether_claim *f, pid_t tid)
 {
     pid_t owner = atomic_load_explicit(&f->owner, memory_order_relaxed);
     uint64_t w;
@@ -74,21 +106,21 @@ static inline int tether__claim_fast(tether_fiber *f, pid_t tid)
 }
 
 /*
- * Any claim by thread `tid`: 0 if f is now RUNNING on it, else -EBUSY
- * (running elsewhere), -EDEADLK (the caller or one of its hosts) or
- * -ESRCH (finished). Takes the bias over from another thread when it
+ * Any claim by thread `tid`: 0 if the fiber is now RUNNING on it, else
+ * -EBUSY (running: elsewhere, or it is the caller or one of its hosts)
+ * or -ESRCH (finished). Takes the bias over from another thread when it
  * must (a system call).
  */
-int tether__claim(tether_fiber *f, pid_t tid);
+int tether__claim(struct tether_claim *f, pid_t tid);
+
+/* A new fiber's claim: READY, biased to its first claimer if it can be. */
+void tether__claim_init(struct tether_claim *f);
 
 /*
  * Called by a killer after it has set f's kill and before it reads f's
  * state word: makes sure a fast claim of f either shows in the state
  * word or will see the kill.
  */
-void tether__claim_fence(tether_fiber *f);
-
-/* The owner a new fiber starts with: OWNER_NONE_YET, or OWNER_UNBIASED without membarrier. */
-pid_t tether__claim_initial_owner(void);
+void tether__claim_fence(struct tether_claim *f);
 
 #endif

@@ -11,15 +11,12 @@
 
 #include "arch.h"
 #include "cxx_eh.h"
+#include "fiber_claim.h"
 #include "stack.h"
 #include "thread.h"
 
 /* Why a kill was requested: the value of tether_fiber.kill. */
 enum { KILL_CLAIMING = -1, KILL_NONE = 0, KILL_SWITCH = 1, KILL_DEADLINE = 2 };
-
-/* tether_fiber.owner: no thread yet (the first claim takes it), or none ever. */
-#define OWNER_NONE_YET ((pid_t)-1)
-#define OWNER_UNBIASED ((pid_t)0)
 
 struct tether_kill_shared;
 
@@ -31,15 +28,7 @@ struct tether_kill_shared;
  * creation.
  */
 struct tether_fiber {
-    /*
-     * The state word: a tether_state in the low 32 bits and, while the
-     * fiber runs, the kernel id of the thread running it in the high 32
-     * (where a kill signal goes). Changed by the thread that holds the
-     * fiber's claim (fiber_claim.h), and by a switch out only once the
-     * fiber is off its stack: a fiber is never marked resumable while it
-     * still runs on it.
-     */
-    _Atomic uint64_t state;
+    struct tether_claim claim;   /* its state word, and who may claim it (fiber_claim.h) */
     void *sp;                    /* its saved stack pointer while suspended */
     void *record;                /* host record at the top of its stack */
     struct tether_fiber *parent; /* its host while running; NULL = a thread */
@@ -52,12 +41,6 @@ struct tether_fiber {
     unsigned char stopped_by_signal; /* its registers are in dead_regs */
     unsigned char unwinding;     /* an unwind of this fiber is under way */
     unsigned char unwind_reraise; /* guest code swallowed it: raise again */
-    /* The claim (fiber_claim.h): biased to the thread that claims it. */
-    _Atomic pid_t owner;         /* that thread, OWNER_NONE_YET or OWNER_UNBIASED */
-    _Atomic int in_claim;        /* the owner is in its fast claim */
-    _Atomic int revoking;        /* another thread is taking the bias away */
-    _Atomic int claim_lock;      /* serialises claims that take the slow way */
-    int revocations;             /* biases taken away so far */
     unsigned flags;              /* tether_fiber_opts.flags */
     struct tether_cxx_eh cxx_eh; /* its C++ exception state (cxx_eh.c) */
     void *stop_value;            /* the stop's value (the other way back) */
@@ -87,21 +70,10 @@ struct tether_fiber {
     struct _Unwind_Exception exc; /* the unwind's exception object (no C++) */
 };
 
-/* The parts of a state word. */
-static inline int tether__state_of(uint64_t word)
-{
-    return (int)(word & 0xffffffffu);
-}
-
-static inline pid_t tether__runner_of(uint64_t word)
-{
-    return (pid_t)(word >> 32);
-}
-
 static inline int tether__fiber_state(const tether_fiber *f)
 {
     return tether__state_of(atomic_load_explicit(
-        &((tether_fiber *)f)->state, memory_order_acquire));
+        &((tether_fiber *)f)->claim.state, memory_order_acquire));
 }
 
 /*
@@ -121,12 +93,12 @@ static inline void tether__host_depth_add(tether_fiber *f, int n)
  * `strict`: the entry may be made by a catch block that is handling the
  * unwind and will rethrow it (see unwind.c).
  */
-void tether__unwind_reraise(tether_fiber *f, int strict);
+void tether__fiber_reraise(tether_fiber *f, int strict);
 
 static inline void tether__unwind_checkpoint(tether_fiber *f, int strict)
 {
     if (f->unwinding || f->unwind_reraise)
-        tether__unwind_reraise(f, strict);
+        tether__fiber_reraise(f, strict);
 }
 
 /*
@@ -312,7 +284,7 @@ tether__leave_fast(struct tether_thread *t, tether_fiber *f, int stop, void *val
     if (f->out_ptr)
         *f->out_ptr = value;
     tether__fiber_left_as(t, f, 1);
-    return tether__switch_out(&f->sp, f->record, stop, &f->state);
+    return tether__switch_out(&f->sp, f->record, stop, &f->claim.state);
 }
 
 /* Leaves the calling fiber f, the fast way if it can. */
@@ -344,7 +316,32 @@ int tether__kill_request(tether_fiber *f, int why, void *details);
 /* Is pc inside f's guest code? Always true when f names none. Async-signal-safe. */
 int tether__in_guest_code(const tether_fiber *f, uintptr_t pc);
 
-/* Detaches f's kill switches before f is freed (kill_switch.c). */
-void tether__kill_switch_detach(tether_fiber *f);
+/*
+ * What the layers above the fiber core do at points of a fiber's life.
+ * Each registers with a TETHER_FIBER_HOOKS line in its own file (the
+ * linker gathers them into the section tether_fiber_hooks); the core
+ * (fiber.c) names none of them. Any field may be NULL.
+ */
+struct tether_fiber_hooks {
+    /*
+     * The fiber's frames must go (destroy, reset, a death with
+     * TETHER_FIBER_UNWIND_ON_EXIT): returns what tether_fiber_unwind
+     * returns. keep_record: the host may still read a fault record.
+     */
+    int (*unwind)(tether_fiber *f, int keep_record);
+    /* A checkpoint of a fiber whose guest swallowed its unwind (unwind_reraise set). */
+    void (*reraise)(tether_fiber *f, int strict);
+    /* It is about to be freed. */
+    void (*freeing)(tether_fiber *f);
+};
+
+#define TETHER_FIBER_HOOKS(unwind, reraise, freeing)                                       \
+    static const struct tether_fiber_hooks tether_fiber_hooks_ = {unwind, reraise, freeing}; \
+    __attribute__((used, section("tether_fiber_hooks"), aligned(sizeof(void *))))          \
+    static const struct tether_fiber_hooks *const tether_fiber_hooks_entry_ =               \
+        &tether_fiber_hooks_
+
+/* The unwind hook on f (0 if nothing unwinds: no frames were ever kept). */
+int tether__fiber_unwind(tether_fiber *f, int keep_record);
 
 #endif

@@ -25,7 +25,7 @@ int tether_fiber_resume(tether_fiber *f, void *in, void **out)
     if (__builtin_expect(!f || !t->ready || t->current || !tether__cxx_eh_known(t) ||
                              tether__altstack_in_use(&t->alt), 0))
         return tether__resume_slow(f, in, out);
-    if (__builtin_expect(tether__claim_fast(f, t->tid) != 0, 0))
+    if (__builtin_expect(tether__claim_fast(&f->claim, t->tid) != 0, 0))
         return tether__resume_slow(f, in, out);
     if (__builtin_expect(atomic_load_explicit(&f->kill, memory_order_relaxed) > KILL_NONE, 0))
         return tether__never_ran(f, out);

@@ -20,6 +20,8 @@
 
 #include "arch.h"
 #include "frame_walk.h"
+#include "signals.h"
+#include "thread.h"
 
 struct walk {
     uintptr_t lo, hi;
@@ -88,13 +90,24 @@ int tether__walk(const uint64_t *regs, int exact, uintptr_t lo, uintptr_t hi,
     return wp->result;
 }
 
-_Noreturn void tether__walk_abort(struct tether_thread *t, const void *ucv)
+/*
+ * A client of the signal layer (signals.h), asked first: a walk of a
+ * stopped fiber's frames that read bad memory ends there.
+ */
+static int walk_fault(int sig, siginfo_t *info, void *ucv)
 {
+    struct tether_thread *t = &tether__thread;
     const ucontext_t *uc = ucv;
     void *env = t->walk_env;
 
+    (void)sig;
+    (void)info;
+    if (!env)
+        return 0;
     t->walk_env = NULL;
     t->walk_mask = uc->uc_sigmask; /* what the walk ran with */
     __builtin_longjmp(env, 1);
 }
+
+TETHER_SIGNAL_CLIENT(TETHER_SIGNAL_ORDER_WALK, walk_fault, NULL);
 

@@ -42,10 +42,4 @@ enum {
 int tether__walk(const uint64_t *regs, int exact, uintptr_t lo, uintptr_t hi,
                  tether_frame_fn fn, void *arg);
 
-/*
- * Called by the fault handler when a fault hits the thread while one of
- * its walks reads memory: ends that walk. Async-signal-safe.
- */
-_Noreturn void tether__walk_abort(struct tether_thread *t, const void *uc);
-
 #endif

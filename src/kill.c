@@ -14,13 +14,13 @@
 #include <stdint.h>
 
 #include "arch.h"
-#include "deadline.h"
 #include <tether/kill.h>
 
 #include "fiber_impl.h"
 #include "kill_signal.h"
 #include "signals.h"
 #include "thread.h"
+#include "thread_timer.h"
 
 /*
  * The first request wins: it claims the word, writes the details, then
@@ -41,20 +41,6 @@ int tether__kill_request(tether_fiber *f, int why, void *details)
 static int killed(const tether_fiber *f)
 {
     return atomic_load(&((tether_fiber *)f)->kill) > KILL_NONE;
-}
-
-_Noreturn void tether__kill_now(tether_fiber *f)
-{
-    tether__switch_out_slow(f, TETHER_TERMINATED, atomic_load(&f->kill_details));
-    __builtin_unreachable(); /* a TERMINATED fiber is never resumed */
-}
-
-void tether__host_end(tether_fiber *f)
-{
-    if (f) {
-        tether__host_depth_add(f, -1);
-        tether__kill_checkpoint(f);
-    }
 }
 
 int tether_terminate(void *details)
@@ -111,15 +97,17 @@ static int interruptible(const tether_fiber *f, const void *uc)
            !tether__arch_in_switch(pc) && tether__in_guest_code(f, pc);
 }
 
-int tether__kill_handle(siginfo_t *info, void *uc)
+/*
+ * A client of the signal layer (signals.h): a kill signal, from a kill
+ * switch or the thread's timer (after deadline.c marked its fibers).
+ */
+static int kill_handle(siginfo_t *info, void *uc)
 {
     struct tether_thread *t = &tether__thread;
     tether_fiber *f = t->current;
     uint64_t id;
 
-    if (tether__kill_signal_is_deadline(info))
-        tether__deadline_expire(t);
-    else if (!tether__kill_signal_id(info, &id))
+    if (!tether__kill_signal_is_deadline(info) && !tether__kill_signal_id(info, &id))
         return 0; /* somebody else's SIGURG */
     /*
      * Whichever fiber the signal names: while one SIGURG is pending on a
@@ -129,7 +117,7 @@ int tether__kill_handle(siginfo_t *info, void *uc)
      * now, if it has been killed. A host waits for its nested resume.
      */
     if (!f || !killed(f) || interruptible(f, uc)) {
-        tether__deadline_retry_done(t);
+        tether__timer_retry_done(t);
         if (f && killed(f))
             tether__signal_stop_fiber(f, uc, TETHER_TERMINATED,
                                       atomic_load(&f->kill_details));
@@ -143,6 +131,8 @@ int tether__kill_handle(siginfo_t *info, void *uc)
      * reaches a checkpoint.
      */
     if (f->host_depth == 0 && !f->unwinding)
-        tether__deadline_retry(t);
+        tether__timer_retry(t);
     return 1;
 }
+
+TETHER_SIGNAL_CLIENT(TETHER_SIGNAL_ORDER_FIBER, NULL, kill_handle);

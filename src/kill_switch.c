@@ -89,7 +89,8 @@ int tether_kill_switch_create(tether_fiber *f, tether_kill_switch **out)
     return 0;
 }
 
-void tether__kill_switch_detach(tether_fiber *f)
+/* Before f is freed: its switches stop reaching it. */
+static void detach(tether_fiber *f)
 {
     struct tether_kill_shared *s = atomic_load(&f->kswitch);
 
@@ -100,6 +101,8 @@ void tether__kill_switch_detach(tether_fiber *f)
     pthread_mutex_unlock(&s->lock);
     shared_put(s);
 }
+
+TETHER_FIBER_HOOKS(NULL, NULL, detach);
 
 void tether__kill_signal_send(pid_t tid, uint64_t id)
 {
@@ -140,8 +143,8 @@ int tether_kill_switch_fire(tether_kill_switch *k, void *details)
          * look: it was running, and ends at the kill or by returning,
          * whichever comes first.
          */
-        tether__claim_fence(f);
-        word = atomic_load(&f->state);
+        tether__claim_fence(&f->claim);
+        word = atomic_load(&f->claim.state);
         state = tether__state_of(word);
         tid = tether__runner_of(word);
         id = f->id;

@@ -1,5 +1,6 @@
 /*
- * Installing tether's signal handler, and chaining what is not tether's.
+ * Installing tether's signal handler, asking its clients (signals.h),
+ * and chaining what no client takes.
  *
  * Everything reached from on_signal() runs in a signal handler: it is
  * async-signal-safe (no malloc, no locks, no stdio) and keeps errno.
@@ -13,8 +14,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "arch.h"
-#include "fiber_impl.h"
 #include "signals.h"
 
 static const int fault_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE };
@@ -25,14 +24,45 @@ static struct sigaction previous[NSIG];
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static int install_err;
 
+/*
+ * The clients, gathered by the linker from every object's
+ * tether_signal_clients section (hidden bounds: not exported), and put in
+ * their order once, before the handler is installed.
+ */
+extern const struct tether_signal_client *const __start_tether_signal_clients[]
+    __attribute__((visibility("hidden")));
+extern const struct tether_signal_client *const __stop_tether_signal_clients[]
+    __attribute__((visibility("hidden")));
+#define MAX_CLIENTS 16
+static const struct tether_signal_client *clients[MAX_CLIENTS];
+static int nclients;
+
+static void sort_clients(void)
+{
+    for (const struct tether_signal_client *const *c = __start_tether_signal_clients;
+         c < __stop_tether_signal_clients && nclients < MAX_CLIENTS; c++) {
+        int i = nclients++;
+        for (; i > 0 && clients[i - 1]->order > (*c)->order; i--)
+            clients[i] = clients[i - 1];
+        clients[i] = *c;
+    }
+}
+
+static void chain(int sig, siginfo_t *info, void *uc);
+
 static void on_signal(int sig, siginfo_t *info, void *uc)
 {
-    int saved_errno = errno;
-    int taken = sig == TETHER_KILL_SIGNAL ? tether__kill_handle(info, uc)
-                                          : tether__fault_handle(sig, info, uc);
+    int saved_errno = errno, taken = 0;
 
+    for (int i = 0; i < nclients && !taken; i++) {
+        const struct tether_signal_client *c = clients[i];
+        if (sig == TETHER_KILL_SIGNAL)
+            taken = c->interrupt && c->interrupt(info, uc);
+        else if (info->si_code > 0)
+            taken = c->fault && c->fault(sig, info, uc);
+    }
     if (!taken)
-        tether__signal_chain(sig, info, uc);
+        chain(sig, info, uc);
     errno = saved_errno;
 }
 
@@ -66,7 +96,12 @@ static int ignored_by_default(int sig)
     return sig == SIGURG || sig == SIGCHLD || sig == SIGWINCH || sig == SIGCONT;
 }
 
-void tether__signal_chain(int sig, siginfo_t *info, void *uc)
+/*
+ * Passes a signal no client took to the handler installed before
+ * tether's, or makes the process die of it as it would have without
+ * tether.
+ */
+static void chain(int sig, siginfo_t *info, void *uc)
 {
     const struct sigaction *p = &previous[sig];
 
@@ -94,9 +129,9 @@ void tether__signal_chain(int sig, siginfo_t *info, void *uc)
  * the code it interrupted (the kernel restores uc_sigmask): a guest that
  * had blocked tether's own signals, or a guest signal handler that was
  * interrupted with its signal blocked, would leave them blocked in the
- * host. Tether's signals at least are unblocked again. Async-signal-safe.
+ * host. Tether's signals at least are unblocked again.
  */
-static void unblock_ours(void *ucv)
+void tether__signals_unblock_in(void *ucv)
 {
     ucontext_t *uc = ucv;
 
@@ -104,18 +139,6 @@ static void unblock_ours(void *ucv)
         sigdelset(&uc->uc_sigmask, fault_signals[i]);
     sigdelset(&uc->uc_sigmask, TETHER_KILL_SIGNAL);
 }
-
-void tether__signal_stop_fiber(tether_fiber *f, void *uc, int stop, void *value)
-{
-    tether__arch_uc_regs(uc, f->dead_regs);
-    f->dead_ctl = tether__arch_uc_ctl(uc);
-    f->stopped_by_signal = 1;
-    f->stop = stop;
-    f->stop_value = value;
-    tether__arch_uc_to_host(uc, f->record, f);
-    unblock_ours(uc);
-}
-
 
 /* Saves the old handler first: ours may run the moment it is installed. */
 static void install_one(int sig, const struct sigaction *sa)
@@ -129,6 +152,7 @@ static void install(void)
 {
     struct sigaction sa;
 
+    sort_clients();
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_signal;
     /*

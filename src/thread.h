@@ -24,11 +24,15 @@ struct tether_thread {
     void *volatile walk_env;      /* set while walking a stopped fiber's stack */
     sigset_t walk_mask;           /* the mask a walk that faulted ran with */
 
-    /* Deadlines (deadline.c): the innermost timed resume, and its timer. */
+    /* Deadlines (deadline.c): the innermost timed resume. */
     struct tether_deadline *volatile deadline;
+
+    /* Its timer (thread_timer.c). */
     timer_t timer;
     int has_timer;
-    long kill_retry_ns;    /* a kill is being delivered again: the last delay */
+    volatile int has_due;  /* a deadline is due at `due` */
+    struct timespec due;
+    long retry_ns;         /* a kill is being delivered again: the last delay */
 
     /* Its alternate signal stacks (altstack.c). */
     struct tether_altstacks alt;

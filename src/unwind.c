@@ -127,7 +127,7 @@ static void raise_from_frame(void *f)
  * catch block that is handling the unwind and will rethrow it: there,
  * an exception being handled also counts as "not swallowed".
  */
-void tether__unwind_reraise(tether_fiber *f, int strict)
+static void reraise(tether_fiber *f, int strict)
 {
     unsigned int in_flight;
     int handling;
@@ -177,7 +177,7 @@ static void thread_exit(struct tether_thread *t)
         /* Its unwind, which a cleanup's pthread_exit ended, had opened the guard. */
         if (f->stack.guard_open)
             tether__stack_guard_close(&f->stack);
-        atomic_store_explicit(&f->state, (uint64_t)TETHER_TERMINATED, memory_order_release);
+        atomic_store_explicit(&f->claim.state, (uint64_t)TETHER_TERMINATED, memory_order_release);
     }
     t->exited = NULL;
 }
@@ -301,7 +301,7 @@ int tether__unwind(tether_fiber *f, int keep_record)
 {
     struct tether_thread *t = &tether__thread;
     struct tether_unwind_start start;
-    uint64_t w = atomic_load(&f->state);
+    uint64_t w = atomic_load(&f->claim.state);
     int st = tether__state_of(w), err = 0, plan;
     tether_fault *bt = NULL;
     stack_t prev;
@@ -321,7 +321,7 @@ int tether__unwind(tether_fiber *f, int keep_record)
         tether__altstack_pop(&tether__thread, &prev);
         return err;
     }
-    if (!atomic_compare_exchange_strong(&f->state, &w,
+    if (!atomic_compare_exchange_strong(&f->claim.state, &w,
                                         (uint64_t)t->tid << 32 | TETHER_RUNNING))
         return -EBUSY;
     tether__cxx_eh_probe(); /* a plugin may have brought libstdc++ since */
@@ -348,7 +348,7 @@ int tether__unwind(tether_fiber *f, int keep_record)
     f->has_frames = 0;
     if (st == TETHER_YIELDED)
         st = TETHER_TERMINATED;
-    atomic_store_explicit(&f->state, (uint64_t)st, memory_order_release);
+    atomic_store_explicit(&f->claim.state, (uint64_t)st, memory_order_release);
     return err;
 }
 
@@ -375,3 +375,6 @@ int tether_fiber_unwind_report(const tether_fiber *f, tether_unwind_report *out)
     out->swallowed = f->unwind_swallowed;
     return 0;
 }
+
+/* The fiber core unwinds a fiber's frames, and raises a swallowed unwind again, through these. */
+TETHER_FIBER_HOOKS(tether__unwind, reraise, NULL);
