@@ -7,6 +7,8 @@
 #ifndef TETHER_H
 #define TETHER_H
 
+#include <tether/call.h>
+#include <tether/chain.h>
 #include <tether/common.h>
 #include <tether/fiber.h>
 #include <tether/fault.h>

@@ -124,6 +124,13 @@ void tether__arch_uc_regs(const void *uc, uint64_t *regs);
  * its call to the switch in had just entered it.
  */
 void tether__arch_uc_to_host(void *uc, const void *record, struct tether_fiber *f);
+/*
+ * Rewrites the context so that returning from the signal handler
+ * continues at pc with stack pointer sp (the other registers as they
+ * were), with the state a call boundary has (direction flag clear, the
+ * x87 stack empty).
+ */
+void tether__arch_uc_jump(void *uc, uintptr_t pc, uintptr_t sp);
 
 /* The trampoline's landing pad, where every unwind of the fiber ends. */
 void tether__fiber_landing(void);

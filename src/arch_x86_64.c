@@ -117,6 +117,19 @@ void tether__arch_uc_to_host(void *ucv, const void *record, struct tether_fiber 
     }
 }
 
+void tether__arch_uc_jump(void *ucv, uintptr_t pc, uintptr_t sp)
+{
+    ucontext_t *uc = ucv;
+
+    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)pc;
+    uc->uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
+    uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)EFLAGS_DF;
+    if (uc->uc_mcontext.fpregs) {
+        uc->uc_mcontext.fpregs->swd = 0; /* an empty x87 stack, as at a call */
+        uc->uc_mcontext.fpregs->ftw = 0;
+    }
+}
+
 uint64_t tether__arch_uc_ctl(const void *ucv)
 {
     const ucontext_t *uc = ucv;

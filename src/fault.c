@@ -14,6 +14,7 @@
 
 #include "arch.h"
 #include "fault_backtrace.h"
+#include "fault_kind.h"
 #include "frame_walk.h"
 #include "fiber_impl.h"
 #include "signals.h"
@@ -21,46 +22,6 @@
 
 /* How far below a stack an unwinder's stack pointer may land at once. */
 #define UNWIND_SLACK (64 * 1024)
-
-/*
- * How far below the stack pointer a stack access may reach: a push, a
- * call, the red zone, a stack probe. A fault that far below a stack
- * pointer which has itself left the fiber's stack is that stack
- * overflowing.
- */
-#define STACK_REACH (64 * 1024)
-
-/*
- * Has the fiber's stack overflowed? Either the address is in its guard
- * region (whatever the pc: a host function the guest called may be the
- * one whose frame crosses it), or a frame bigger than the whole guard
- * took the stack pointer below the stack and the access is one of that
- * frame's (an alloca or an array too big for the guard: unmapped memory
- * below, not the guard, is what faults).
- */
-static int overflowed(const struct tether_stack *s, uintptr_t addr, uintptr_t sp)
-{
-    uintptr_t guard = (uintptr_t)s->base, lo = (uintptr_t)tether__stack_lo(s);
-    uintptr_t reach = sp > STACK_REACH ? sp - STACK_REACH : 0;
-
-    return (addr >= guard && addr < lo) || (sp < lo && addr < lo && addr >= reach);
-}
-
-static int kind_of(int sig, const struct tether_stack *s, uintptr_t addr,
-                   uintptr_t sp)
-{
-    switch (sig) {
-    case SIGSEGV:
-        return overflowed(s, addr, sp) ? TETHER_FAULT_STACK_OVERFLOW
-                                       : TETHER_FAULT_SEGV;
-    case SIGBUS:
-        return TETHER_FAULT_BUS;
-    case SIGILL:
-        return TETHER_FAULT_ILL;
-    default:
-        return TETHER_FAULT_FPE;
-    }
-}
 
 /*
  * Is this fault the running fiber's? It must come from the kernel (a
@@ -96,7 +57,7 @@ static int fibers_fault(const tether_fiber *f, int sig, const siginfo_t *info,
         if ((sp >= below && sp < hi) || (addr >= below && addr < base + f->stack.guard_size))
             return 1;
     }
-    if (sig == SIGSEGV && overflowed(s, addr, sp))
+    if (tether__fault_kind(sig, addr, sp, s) == TETHER_FAULT_STACK_OVERFLOW)
         return 1;
     if (sp < base || sp >= hi)
         return 0;
@@ -105,18 +66,11 @@ static int fibers_fault(const tether_fiber *f, int sig, const siginfo_t *info,
     return tether__in_guest_code(f, pc);
 }
 
-static void record(tether_fiber *f, int sig, const siginfo_t *info,
-                   const void *uc, uintptr_t pc, uintptr_t sp)
+static void record(tether_fiber *f, int sig, const siginfo_t *info, const void *uc)
 {
     tether_fault *r = &f->fault;
 
-    r->kind = kind_of(sig, &f->stack, (uintptr_t)info->si_addr, sp);
-    r->signo = sig;
-    r->code = info->si_code;
-    r->addr = info->si_addr;
-    r->pc = (void *)pc;
-    r->sp = (void *)sp;
-    tether__arch_uc_regs(uc, r->regs);
+    tether__fault_fill(r, sig, info, uc, &f->stack);
     /* The backtrace is walked when the host asks for it (fault_backtrace.c). */
     r->nframes = 0;
     atomic_store_explicit(&f->fault_walked, 0, memory_order_relaxed);
@@ -134,7 +88,7 @@ static int fault_handle(int sig, siginfo_t *info, void *uc)
     if (!f || !fibers_fault(f, sig, info, uc, pc, sp))
         return 0;
     t->in_fault = 1;
-    record(f, sig, info, uc, pc, sp);
+    record(f, sig, info, uc);
     tether__signal_stop_fiber(f, uc, TETHER_FAULTED, NULL);
     t->in_fault = 0;
     return 1;

@@ -54,6 +54,7 @@ struct tether_fiber {
     const tether_code_range *guest_code; /* sorted copy, or NULL */
     size_t guest_code_count;
     struct tether_kill_shared *_Atomic kswitch; /* shared by its kill switches */
+    struct tether_call_frame *call_top; /* its innermost guarded call (guarded_call.c) */
     struct tether_fiber *exited_next; /* on its thread's list of fibers that
                                          ended with it (unwind.c) */
     struct tether_stack stack;   /* the slot it lives in */

@@ -11,10 +11,12 @@
 #include "altstack.h"
 
 struct tether_deadline;
+struct tether_call_frame;
 
 struct tether_thread {
     tether_fiber *current; /* innermost running fiber; NULL on the thread's stack */
     tether_fiber *exited;  /* fibers its pthread_exit or cancellation ended (unwind.c) */
+    struct tether_call_frame *call_top; /* its innermost guarded call off a fiber (guarded_call.c) */
     void *cxx_globals;     /* libstdc++'s exception record of this thread (cxx_eh.h) */
     int ready;             /* tether__thread_prepare() done */
     pid_t tid;             /* kernel thread id: where kill signals go */
