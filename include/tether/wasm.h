@@ -358,7 +358,9 @@ typedef void (*tether_wasm_entry)(void *module_instance, void *arg);
 
 /*
  * Runs fn(module_instance, arg) on the instance's fiber: fn calls wasm2c
- * exports and stores their results in *arg. Returns TETHER_WASM_OK,
+ * exports and stores their results in *arg (which must stay valid until
+ * the call ends: a call that yields ends in a later tether_wasm_resume).
+ * Returns TETHER_WASM_OK,
  * _YIELDED or _TRAP, or -EINVAL, -EBUSY (running on another thread, or
  * yielded), -EDEADLK (it hosts the caller), -ESRCH (instantiation
  * failed).
@@ -373,7 +375,9 @@ TETHER_API int tether_wasm_call(tether_wasm_instance *inst,
 
 /*
  * Calls the function export `name` through the module's export table:
- * args[nargs] in, results[nresults] out. Returns what tether_wasm_call()
+ * args[nargs] in, results[nresults] out. If the call yields, results are
+ * written when the resume that ends it returns TETHER_WASM_OK: the array
+ * must stay valid until then. Returns what tether_wasm_call()
  * returns, or -ENOENT (no such function export, or one whose types
  * cannot be passed) or -EINVAL (the counts differ from its type).
  */

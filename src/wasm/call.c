@@ -109,6 +109,76 @@ int tether_wasm_call(tether_wasm_instance *I, tether_wasm_entry fn, void *arg)
     return st;
 }
 
+/*
+ * tether_wasm_invoke's values live in the instance, not on the caller's
+ * stack: a call that yields finishes in a later resume, after the
+ * invoke has returned, and writes its results then.
+ */
+static void invoke_entry(void *mi, void *arg)
+{
+    tether_wasm_instance *I = arg;
+    I->invoke_export->call(mi, I->vals);
+}
+
+/* A call that ran to its end: an invoke's results go out. */
+static int finished(tether_wasm_instance *I, int st)
+{
+    if (I->invoke_results && st != TETHER_WASM_YIELDED) {
+        if (st == TETHER_WASM_OK)
+            memcpy(I->invoke_results, I->vals, I->invoke_nresults * sizeof *I->vals);
+        I->invoke_results = NULL;
+    }
+    return st;
+}
+
+int tether_wasm_invoke(tether_wasm_instance *I, const char *name,
+                       const tether_wasm_val *args, size_t nargs,
+                       tether_wasm_val *results, size_t nresults)
+{
+    const tether_wasm_export *e;
+    size_t np, nr, n;
+
+    if (!I || !name || (nargs && !args) || (nresults && !results))
+        return -EINVAL;
+    e = tether_wasm_module_export(I->module, name);
+    if (!e || e->kind != TETHER_WASM_EXTERN_FUNC || !e->call)
+        return -ENOENT;
+    np = strlen(e->params);
+    nr = strlen(e->results);
+    if (np != nargs || nr != nresults)
+        return -EINVAL;
+    if (tether_current() == I->fiber) {
+        /* A callback from a host function: its own values, on its stack. */
+        tether_wasm_val local[16], *vals = local;
+        n = np > nr ? np : nr;
+        if (n > 16 && !(vals = malloc(n * sizeof *vals)))
+            return -ENOMEM;
+        memcpy(vals, args, np * sizeof *vals);
+        I->host_depth++;
+        e->call(I->mi, vals);
+        I->host_depth--;
+        memcpy(results, vals, nr * sizeof *vals);
+        if (vals != local)
+            free(vals);
+        return TETHER_WASM_OK;
+    }
+    if (I->status != TW_IDLE)
+        return I->status == TW_YIELDED ? -EBUSY : -ESRCH;
+    n = np > nr ? np : nr;
+    if (n > I->vals_cap) {
+        tether_wasm_val *v = realloc(I->vals, n * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        I->vals = v;
+        I->vals_cap = n;
+    }
+    memcpy(I->vals, args, np * sizeof *I->vals);
+    I->invoke_export = e;
+    I->invoke_results = results;
+    I->invoke_nresults = nr;
+    return finished(I, tether_wasm_call(I, invoke_entry, I));
+}
+
 int tether_wasm_resume(tether_wasm_instance *I, void *in)
 {
     int st;
@@ -121,51 +191,7 @@ int tether_wasm_resume(tether_wasm_instance *I, void *in)
     st = run(I, in);
     if (I->instantiating)
         st = tw__instantiated(I, st);
-    return st;
-}
-
-struct invoke {
-    void (*call)(void *module_instance, tether_wasm_val *vals);
-    tether_wasm_val *vals;
-};
-
-static void invoke_entry(void *mi, void *arg)
-{
-    struct invoke *v = arg;
-    v->call(mi, v->vals);
-}
-
-int tether_wasm_invoke(tether_wasm_instance *I, const char *name,
-                       const tether_wasm_val *args, size_t nargs,
-                       tether_wasm_val *results, size_t nresults)
-{
-    const tether_wasm_export *e;
-    tether_wasm_val local[16], *vals = local;
-    struct invoke v;
-    size_t np, nr, n;
-    int st;
-
-    if (!I || !name || (nargs && !args) || (nresults && !results))
-        return -EINVAL;
-    e = tether_wasm_module_export(I->module, name);
-    if (!e || e->kind != TETHER_WASM_EXTERN_FUNC || !e->call)
-        return -ENOENT;
-    np = strlen(e->params);
-    nr = strlen(e->results);
-    if (np != nargs || nr != nresults)
-        return -EINVAL;
-    n = np > nr ? np : nr;
-    if (n > sizeof local / sizeof local[0] && !(vals = malloc(n * sizeof *vals)))
-        return -ENOMEM;
-    memcpy(vals, args, np * sizeof *vals);
-    v.call = e->call;
-    v.vals = vals;
-    st = tether_wasm_call(I, invoke_entry, &v);
-    if (st == TETHER_WASM_OK)
-        memcpy(results, vals, nr * sizeof *vals);
-    if (vals != local)
-        free(vals);
-    return st;
+    return finished(I, st);
 }
 
 int tether_wasm_yield(void *out, void **in)

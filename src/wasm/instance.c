@@ -63,6 +63,7 @@ static int instantiate(tether_wasm_instance *I)
     I->memory = NULL;
     I->host_depth = 0;
     I->yielded = NULL;
+    I->invoke_results = NULL;
     I->unwind_target = NULL;
     I->exc_tag = I->exc_size = 0;
     I->status = TW_IDLE;

@@ -151,6 +151,7 @@ int tether_wasm_pool_destroy(tether_wasm_pool *p)
         free(I->mi);
         free(I->bind);
         free(I->exc_data);
+        free(I->vals);
     }
     munmap(p->base, p->reserved);
     pthread_mutex_destroy(&p->lock);

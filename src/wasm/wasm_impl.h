@@ -60,6 +60,13 @@ struct tether_wasm_instance {
      */
     int host_depth;
 
+    /* tether_wasm_invoke: the values, and where the results go. */
+    tether_wasm_val *vals;
+    size_t vals_cap;
+    const tether_wasm_export *invoke_export;
+    tether_wasm_val *invoke_results;
+    size_t invoke_nresults;
+
     uint64_t timeout_ns;
     void *user_data;
     void *yielded;
