@@ -192,12 +192,13 @@ int compile_translate(const char *wasm, const char *out_c, const char *name, int
         return -1;
     }
     argv[0] = tool;
-    argv[1] = (char *)wasm;
-    argv[2] = "-n";
-    argv[3] = (char *)name;
-    argv[4] = "-o";
-    argv[5] = (char *)out_c;
-    argv[6] = NULL;
+    argv[1] = "--enable-exceptions";
+    argv[2] = (char *)wasm;
+    argv[3] = "-n";
+    argv[4] = (char *)name;
+    argv[5] = "-o";
+    argv[6] = (char *)out_c;
+    argv[7] = NULL;
     if ((st = run(argv, log)) != 0) {
         tool_failed("wasm2c", st, log, err, errlen);
         unlink(log);
