@@ -74,10 +74,12 @@ static inline __attribute__((always_inline)) int run(tether_wasm_instance *I,
     int st;
 
     I->trap.kind = TETHER_WASM_TRAP_NONE;
-    if (I->timeout_ns)
-        st = tether_fiber_resume_for(I->fiber, in, &out, I->timeout_ns);
-    else
+    if (!I->timeout_ns)
         st = tether_fiber_resume(I->fiber, in, &out);
+    else if (tether_current() == I->fiber)
+        st = -EDEADLK; /* a callback: no timer to arm for it */
+    else
+        st = tether_fiber_resume_for(I->fiber, in, &out, I->timeout_ns);
     if (__builtin_expect(st == TETHER_YIELDED && out == NULL, 1))
         return TETHER_WASM_OK;
     return stopped(I, st, out);

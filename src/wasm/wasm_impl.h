@@ -3,6 +3,7 @@
 #define TETHER_WASM_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <tether.h>
@@ -39,7 +40,7 @@ struct tether_wasm_instance {
     /* The fiber: created on the slot's first use, kept for good. */
     tether_fiber *fiber;
     tether_kill_switch *kill;
-    int kill_fired;            /* an interrupt may still be pending */
+    _Atomic int kill_fired;    /* an interrupt may still be pending */
 
     const tether_wasm_module *module;
     void *mi;                  /* the wasm2c instance struct */

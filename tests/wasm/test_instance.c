@@ -538,6 +538,8 @@ START_TEST(test_timeout)
                 invoke_st(inst, "forever", 0));
     expect_trap(inst, TETHER_WASM_TRAP_TIMEOUT, "interrupt: time limit exceeded",
                 invoke_st(inst, "forever", 0));
+    /* Callbacks from host functions run under the call's time limit. */
+    ck_assert_int_eq(invoke1(inst, "via_host", 1, 3), 4000);
     tether_wasm_set_timeout(inst, 0);
     tether_wasm_instance_release(inst);
 }
