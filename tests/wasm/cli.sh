@@ -155,6 +155,8 @@ grep -q 'Z_cli_tether_module' "$work/cli_c.h" || {
 grep -q 'tether_wasm_trap(TW_TRAP_' "$work/cli_c.c" || {
     echo "FAIL translate did not replace the trap macros"; fails=$((fails + 1)); }
 e 'compile needs MODULE.wasm and -o OUT' compile "$cli"
+e "cannot write $work/nowhere/x.c.log" translate "$cli" -o "$work/nowhere/x.c"
+TETHER_WASM2C=$work/no-wasm2c e "cannot run $work/no-wasm2c" translate "$cli" -o "$work/x.c"
 "$tw" --help | grep -q 'wasi_snapshot_preview1' || { echo "FAIL --help"; fails=$((fails + 1)); }
 "$tw" --version | grep -q '^tether-wasm ' || { echo "FAIL --version"; fails=$((fails + 1)); }
 

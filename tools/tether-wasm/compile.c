@@ -93,19 +93,25 @@ static int words(char *line, char **argv, int max)
     return n;
 }
 
-/* Runs argv with stdout and stderr into `log`; its exit status, or -1. */
+/*
+ * Runs argv with stdout and stderr into `log`; its exit status, -1 (it
+ * could not be run) or -2 (the log could not be made), errno set.
+ */
 static int run(char *const argv[], const char *log)
 {
     posix_spawn_file_actions_t fa;
     pid_t pid;
-    int st, err;
+    int st, err, fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
+    if (fd < 0)
+        return -2;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawn_file_actions_adddup2(&fa, fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, fd, 2);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
+    close(fd);
     if (err) {
         errno = err;
         return -1;
@@ -122,6 +128,10 @@ static void tool_failed(const char *tool, int st, const char *log, char *err, si
     uint8_t *text = NULL;
     size_t n = 0;
 
+    if (st == -2) {
+        snprintf(err, errlen, "cannot write %s: %s", log, strerror(errno));
+        return;
+    }
     if (st < 0) {
         snprintf(err, errlen, "cannot run %s: %s", tool, strerror(errno));
         return;
@@ -200,7 +210,7 @@ int compile_translate(const char *wasm, const char *out_c, const char *name, int
     argv[6] = (char *)out_c;
     argv[7] = NULL;
     if ((st = run(argv, log)) != 0) {
-        tool_failed("wasm2c", st, log, err, errlen);
+        tool_failed(tool, st, log, err, errlen);
         unlink(log);
         return -1;
     }
