@@ -154,6 +154,18 @@ grep -q 'Z_cli_tether_module' "$work/cli_c.h" || {
     echo "FAIL translate's header lacks the module"; fails=$((fails + 1)); }
 grep -q 'tether_wasm_trap(TW_TRAP_' "$work/cli_c.c" || {
     echo "FAIL translate did not replace the trap macros"; fails=$((fails + 1)); }
+# Two translated modules importing the same names link into one program.
+t 0 '' translate "$cli" -o "$work/one.c" --name one
+t 0 '' translate "$cli" -o "$work/two.c" --name two
+printf '#include "one.h"\n#include "two.h"\nint main(void) { return Z_one_tether_module.nimports != Z_two_tether_module.nimports; }\n' >"$work/both.c"
+if ${CC:-cc} -I"${top_srcdir:-.}/include" -I"$work" -c "$work/both.c" -o "$work/both.o" &&
+   ${CC:-cc} -I"${top_srcdir:-.}/include" -c "$work/one.c" -o "$work/one.o" &&
+   ${CC:-cc} -I"${top_srcdir:-.}/include" -c "$work/two.c" -o "$work/two.o" &&
+   ${CC:-cc} -r -nostdlib "$work/both.o" "$work/one.o" "$work/two.o" -o "$work/all.o"; then
+    echo "ok   two translated modules with the same imports link together"
+else
+    echo "FAIL two translated modules do not link together"; fails=$((fails + 1))
+fi
 e 'compile needs MODULE.wasm and -o OUT' compile "$cli"
 e "cannot write $work/nowhere/x.c.log" translate "$cli" -o "$work/nowhere/x.c"
 TETHER_WASM2C=$work/no-wasm2c e "cannot run $work/no-wasm2c" translate "$cli" -o "$work/x.c"

@@ -395,10 +395,36 @@ static int glue(FILE *o, const struct wb_module *m, const char *name, int so,
     return 0;
 }
 
+/*
+ * The import stubs are defined in this file; two modules importing the
+ * same name would define the same symbol. Renamed before wasm2c's text
+ * (its header included), each module's stubs have names of their own.
+ */
+static void unique_imports(FILE *o, const struct wb_module *m, const char *name)
+{
+    fputs("/* tether-wasm: this module's names for its imports. */\n", o);
+    for (size_t k = 0; k < m->nimports; k++) {
+        const struct wb_extern *e = &m->imports[k];
+        if (first_of(m, k) != k || e->kind == WB_TAG)
+            continue;
+        for (int twice = 0; twice < 2; twice++) {
+            fputs(twice ? " tw_" : "#define Z_", o);
+            if (twice)
+                fprintf(o, "%s_import_Z_", name);
+            mangle(o, e->module, e->module_len);
+            fputs("Z_", o);
+            mangle(o, e->name, e->name_len);
+        }
+        fputc('\n', o);
+    }
+}
+
 int gen_source(FILE *out, const char *c, size_t len, const struct wb_module *m,
                const char *name, int so, int *patched, char *err, size_t errlen)
 {
     const char *insert, *meminit;
+
+    unique_imports(out, m, name);
 
     *patched = anchors(c, len, &insert, &meminit) == 0;
     if (*patched) {
