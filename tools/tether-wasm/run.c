@@ -178,6 +178,7 @@ int run_module(const struct run_opts *o)
     fflush(stdout);
     tether_wasm_instance_release(inst);
     tether_wasm_pool_destroy(pool);
+    wasi_fini();
     free(imports);
     return code;
 }

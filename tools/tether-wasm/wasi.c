@@ -401,6 +401,11 @@ int wasi_start(tether_wasm_instance *inst, const tether_wasm_module *m,
     return 0;
 }
 
+void wasi_fini(void)
+{
+    wasi_fd_fini(&ctx);
+}
+
 int wasi_exit_code(const void *details, int *code)
 {
     if (details != &exit_tag)

@@ -24,6 +24,9 @@ typedef int (*wasi_report_fn)(tether_wasm_instance *inst, FILE *to);
 int wasi_start(tether_wasm_instance *inst, const tether_wasm_module *m,
                const struct run_opts *o, wasi_report_fn report);
 
+/* Closes what the program had open. */
+void wasi_fini(void);
+
 /* Was a call ended by proc_exit? Then 1 and the code in *code. */
 int wasi_exit_code(const void *details, int *code);
 
