@@ -39,11 +39,13 @@ awk -v rt="$rt" -v call="$call" -v fault="$fault" -v oob="$oob" -v small="$small
 
 # The compute-heavy program: wasm32-wasi through tether-wasm vs native.
 if [ -x "$dir/wasi_compress_native" ] && [ -f "$dir/wasi_compress.so" ]; then
-    best() { # the best of 3 runs of a command printing "...: N ms"
-        for i in 1 2 3; do "$@" | sed -n 's/.*: \([0-9.]*\) ms$/\1/p'; done | sort -n | head -n1
-    }
-    w=$(best "$tw" run "$dir/wasi_compress.so")
-    n=$(best "$dir/wasi_compress_native")
+    ms() { "$@" | sed -n 's/.*: \([0-9.]*\) ms$/\1/p'; }
+    # Interleaved, best of 5 each: the machine's noise hits both alike.
+    w=1e9 n=1e9
+    for i in 1 2 3 4 5; do
+        w=$(printf '%s\n%s\n' "$w" "$(ms "$tw" run "$dir/wasi_compress.so")" | sort -g | head -n1)
+        n=$(printf '%s\n%s\n' "$n" "$(ms "$dir/wasi_compress_native")" | sort -g | head -n1)
+    done
     awk -v w="$w" -v n="$n" 'BEGIN {
         r = w / n
         printf "%-46s %10.1f ms %10.1f ms %8.3f   %-7s %s\n",
