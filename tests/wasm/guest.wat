@@ -5,6 +5,7 @@
   (import "env" "yield" (func $yield (param i32) (result i32)))
   (import "env" "terminate" (func $terminate (param i32)))
   (import "env" "nested_trap" (func $nested_trap))
+  (import "env" "blocking" (func $blocking))
 
   (type $i_i (func (param i32) (result i32)))
   (type $v_v (func))
@@ -52,4 +53,6 @@
     (i32.add (call $yield (local.get 0)) (i32.const 1)))
   (func (export "via_terminate") (call $terminate (i32.const 9)))
   (func (export "via_nested_trap") (call $nested_trap))
+  ;; An interrupt while a host function runs waits for it, then lands.
+  (func (export "via_blocking") (call $blocking) (loop $l (br $l)))
 )

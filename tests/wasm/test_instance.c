@@ -14,6 +14,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <tether/wasm.h>
@@ -73,14 +74,33 @@ static void h_nested_trap(tether_wasm_instance *inst, void *data, tether_wasm_va
     armed = 0; /* never reached */
 }
 
+/*
+ * blocking(): tells the test it runs, waits until the test has fired an
+ * interrupt at the instance, then finishes its work. The interrupt must
+ * not cut it short: it lands after, in the guest's endless loop.
+ */
+static _Atomic int in_host, fired, host_done;
+
+static void h_blocking(tether_wasm_instance *inst, void *data, tether_wasm_val *v)
+{
+    (void)inst;
+    (void)data;
+    (void)v;
+    atomic_store(&in_host, 1);
+    while (!atomic_load(&fired))
+        ;
+    atomic_store(&host_done, 1);
+}
+
 static const tether_wasm_host_import host[] = {
     {"env", "callback", TETHER_WASM_EXTERN_FUNC, "i", "i", h_callback, NULL, NULL},
     {"env", "yield", TETHER_WASM_EXTERN_FUNC, "i", "i", h_yield, NULL, NULL},
     {"env", "terminate", TETHER_WASM_EXTERN_FUNC, "i", "", h_terminate, NULL, NULL},
     {"env", "nested_trap", TETHER_WASM_EXTERN_FUNC, "", "", h_nested_trap, NULL, NULL},
+    {"env", "blocking", TETHER_WASM_EXTERN_FUNC, "", "", h_blocking, NULL, NULL},
 };
 
-static const tether_wasm_instance_opts with_host = {host, 4, NULL, 0};
+static const tether_wasm_instance_opts with_host = {host, 5, NULL, 0};
 
 /* ------------------------------------------------------------ helpers */
 
@@ -522,7 +542,7 @@ START_TEST(test_missing_import)
     ck_assert_int_eq(tether_wasm_link_check(&Z_guest_tether_module, partial, 3, err,
                                             sizeof err), -ENOENT);
     ck_assert_str_eq(err, "function import env.yield (i -> i) has another type");
-    ck_assert_int_eq(tether_wasm_link_check(&Z_guest_tether_module, host, 4, err,
+    ck_assert_int_eq(tether_wasm_link_check(&Z_guest_tether_module, host, 5, err,
                                             sizeof err), 0);
 }
 END_TEST
@@ -576,6 +596,30 @@ START_TEST(test_interrupt_from_another_thread)
         ck_assert_int_eq(invoke1(inst, "add", 2, 1, 2), 3);
         tether_wasm_instance_release(inst);
     }
+}
+END_TEST
+
+static void *interrupt_when_in_host(void *arg)
+{
+    while (!atomic_load(&in_host))
+        ;
+    tether_wasm_interrupt(arg);
+    atomic_store(&fired, 1);
+    return NULL;
+}
+
+START_TEST(test_interrupt_waits_for_host_function)
+{
+    tether_wasm_instance *inst = make();
+    pthread_t t;
+
+    ck_assert_int_eq(pthread_create(&t, NULL, interrupt_when_in_host, inst), 0);
+    ck_assert_int_eq(invoke_st(inst, "via_blocking", 0), TETHER_WASM_TRAP);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(tether_wasm_trap_info(inst)->kind, TETHER_WASM_TRAP_INTERRUPT);
+    ck_assert_int_eq(atomic_load(&host_done), 1);
+    ck_assert_int_eq(invoke1(inst, "add", 2, 1, 2), 3);
+    tether_wasm_instance_release(inst);
 }
 END_TEST
 
@@ -710,6 +754,7 @@ int main(void)
     tcase_add_test(c, test_missing_import);
     tcase_add_test(c, test_timeout);
     tcase_add_test(c, test_interrupt_from_another_thread);
+    tcase_add_test(c, test_interrupt_waits_for_host_function);
     tcase_add_test(c, test_pool_limits);
     tcase_add_test(c, test_ten_thousand_lives);
     tcase_add_test(c, test_threads);
