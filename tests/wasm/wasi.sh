@@ -63,6 +63,7 @@ t 2 '' 'trap: out of bounds memory access' -- run "$probe" oob
 t 2 '' 'trap: call stack exhausted' -- run "$probe" recurse
 t 2 '' 'trap: unreachable' -- run "$probe" abort
 t 2 '' 'trap: interrupt: time limit exceeded' -- run --timeout 200 "$probe" spin
+t 2 '' 'trap: interrupt: time limit exceeded' -- run --timeout 200 "$probe" sleep
 t 64 '' 'unknown command nope' -- run "$probe" nope
 
 echo "--- files under a mapped directory, and nothing else"

@@ -178,6 +178,10 @@ int main(int argc, char **argv)
         abort();
     if (strcmp(what, "clocks") == 0)
         return clocks();
+    if (strcmp(what, "sleep") == 0) {
+        sleep(30);
+        return 0;
+    }
     if (strcmp(what, "spin") == 0)
         for (;;)
             far_away++;
