@@ -54,7 +54,7 @@ static int call(tether_wasm_instance *inst, const char *name, uint32_t a, uint32
     else if (st == TETHER_WASM_TRAP)
         printf("%-16s -> trap: %s\n", name, tether_wasm_trap_info(inst)->message);
     else if (st != TETHER_WASM_YIELDED)
-        printf("%-16s -> error: %s\n", name, tether_strerror(st));
+        printf("%-16s -> error: %s\n", name, tether_wasm_strerror(st));
     return st;
 }
 

@@ -49,7 +49,7 @@
  *   -EPERM    a fiber-only call made off the instance's fiber
  *   -ENOEXEC  a file that is not a tether-wasm module
  *   -EPROTO   a module built for another tether_wasm_module layout
- * tether_strerror() describes them.
+ * tether_wasm_strerror() describes them.
  *
  * Generated code is compiled with -fno-optimize-sibling-calls (or a
  * self-recursive call in tail position becomes a loop, and "call stack
@@ -68,6 +68,12 @@
 #include <tether/fault.h>
 
 TETHER_BEGIN_DECLS
+
+/*
+ * A static message for a return code of this library (a negative errno
+ * value, or TETHER_WASM_OK, _YIELDED, _TRAP); never NULL.
+ */
+TETHER_API const char *tether_wasm_strerror(int code);
 
 /* ------------------------------------------------------------ values */
 

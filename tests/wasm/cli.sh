@@ -113,7 +113,7 @@ e 'no MODULE given' run
 e 'unknown option --frob' run --frob "$cli"
 e '--timeout takes a number' run --timeout soon "$cli" --invoke none
 e '--max-memory takes 1 to 65535 pages' run --max-memory 70000 "$cli" --invoke none
-e 'out of range' run --stack-size 100 "$cli" --invoke none
+e '--stack-size must be 16384 to 1073741824 bytes' run --stack-size 100 "$cli" --invoke none
 e '--invoke needs a value' run "$cli" --invoke
 e "has no function export called 'nosuch'" run "$cli" --invoke nosuch
 e "'id_i32' takes 1 argument (i32), not 0" run "$cli" --invoke id_i32

@@ -235,6 +235,9 @@ START_TEST(test_bad_calls)
     ck_assert_int_eq(tether_wasm_yield(NULL, NULL), -EPERM);
     ck_assert_int_eq(tether_wasm_terminate(NULL), -EPERM);
     ck_assert_ptr_null(tether_wasm_current());
+    ck_assert_str_eq(tether_wasm_strerror(-EAGAIN), "every slot of the pool is in use");
+    ck_assert_str_eq(tether_wasm_strerror(TETHER_WASM_TRAP), "the call trapped");
+    ck_assert_str_eq(tether_wasm_strerror(-12345), "unknown tether code");
     tether_wasm_instance_release(inst);
     ck_assert_int_eq(tether_wasm_instance_release(inst), -EINVAL);
 }

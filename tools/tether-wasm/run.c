@@ -119,7 +119,7 @@ static int invoke(tether_wasm_instance *inst, const tether_wasm_module *m,
     if (st == TETHER_WASM_TRAP)
         return report_trap(inst, stdout);
     if (st != TETHER_WASM_OK)
-        return error("calling '%s' failed: %s", o->invoke, tether_strerror(st));
+        return error("calling '%s' failed: %s", o->invoke, tether_wasm_strerror(st));
     for (size_t i = 0; i < nr; i++) {
         value_format(buf, sizeof buf, e->results[i], results[i]);
         puts(buf);
@@ -160,15 +160,16 @@ int run_module(const struct run_opts *o)
                      "wasi_snapshot_preview1; see --help)", o->module, err);
     po.stack_size = o->stack_size;
     po.max_memory_pages = o->max_pages;
-    if ((st = tether_wasm_pool_create(&pool, &po)) != 0)
-        return error("cannot make the instance's slot: %s%s", tether_strerror(st),
-                     st == -ERANGE ? " (--stack-size or --max-memory out of range)" : "");
+    if ((st = tether_wasm_pool_create(&pool, &po)) == -ERANGE)
+        return error("--stack-size must be %s to %s bytes", "16384", "1073741824");
+    if (st != 0)
+        return error("cannot make the instance's slot: %s%s", tether_wasm_strerror(st), "");
     io.imports = imports;
     io.nimports = n;
     io.timeout_ns = o->timeout_ns;
     st = tether_wasm_instance_create(&inst, pool, m, &io);
     if (st < 0)
-        return error("cannot instantiate %s: %s", o->module, tether_strerror(st));
+        return error("cannot instantiate %s: %s", o->module, tether_wasm_strerror(st));
     if (st == TETHER_WASM_TRAP)
         code = report_trap(inst, traps);
     else if (o->invoke)

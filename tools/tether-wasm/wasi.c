@@ -395,7 +395,7 @@ int wasi_start(tether_wasm_instance *inst, const tether_wasm_module *m,
     if (st == TETHER_WASM_TRAP)
         return report(inst, stderr);
     if (st != TETHER_WASM_OK) {
-        fprintf(stderr, "tether-wasm: running %s failed: %s\n", o->module, tether_strerror(st));
+        fprintf(stderr, "tether-wasm: running %s failed: %s\n", o->module, tether_wasm_strerror(st));
         return EXIT_USAGE;
     }
     return 0;
