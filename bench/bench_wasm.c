@@ -177,6 +177,12 @@ static void core(void)
         check(tether_fiber_resume(f, NULL, NULL), TETHER_FAULTED, "fault");
         tether_fiber_reset(f, segv, NULL, TETHER_RESET_DISCARD);
     });
+    /* The same, reading the fault record as a trap must: its backtrace is walked then. */
+    BEST("core_fault_record", 20000, {
+        check(tether_fiber_resume(f, NULL, NULL), TETHER_FAULTED, "fault");
+        check(tether_fiber_fault(f) != NULL, 1, "record");
+        tether_fiber_reset(f, segv, NULL, TETHER_RESET_DISCARD);
+    });
     tether_fiber_destroy(f);
 }
 
