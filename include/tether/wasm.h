@@ -34,7 +34,9 @@
  * same stack), yield the instance (tether_wasm_yield), or end the call
  * (tether_wasm_terminate). A trap anywhere below a host function ends
  * the whole call, and the cleanups left on the host functions' frames
- * (C++ destructors, C cleanups in code built with -fexceptions) run.
+ * (C++ destructors, C cleanups in code built with -fexceptions) run; a
+ * host function that faults itself does not get its own frame's cleanups
+ * run (unless built with -fnon-call-exceptions: see tether/unwind.h).
  *
  * Errors are negative errno values, as in the rest of tether:
  *   -EINVAL   NULL where an object is needed, a bad option
