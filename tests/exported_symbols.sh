@@ -9,7 +9,8 @@ NM=${NM:-nm}  # may carry flags (libtool sets "nm -B"): used unquoted
 # Global definitions only (uppercase types): a link-time optimiser may
 # leave a local symbol in the dynamic table.
 exported=$($NM -D --defined-only "$lib" | awk '$2 ~ /^[A-Z]$/ {print $3}' | sort -u)
-declared=$(cat "$src"/include/tether.h "$src"/include/tether/*.h |
+# include/tether/wasm.h is libtether-wasm's (tests/wasm/exported_symbols.sh).
+declared=$(cat "$src"/include/tether.h $(ls "$src"/include/tether/*.h | grep -v '/wasm\.h$') |
     grep -v '^#' | tr '\n' ' ' | grep -oE 'TETHER_API[^;(]*\(' |
     sed -E 's/\($//; s/.*[ *]//' | sort -u)
 echo "exported:"; echo "$exported" | sed 's/^/  /'

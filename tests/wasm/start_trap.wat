@@ -1,0 +1,5 @@
+;; Instantiation fails: the start function traps.
+(module
+  (memory 1)
+  (func $start (unreachable))
+  (start $start))
