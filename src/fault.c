@@ -127,6 +127,13 @@ void tether__fault_walk(tether_fiber *f)
     }
 }
 
+const tether_fault *tether_fiber_fault_brief(const tether_fiber *f)
+{
+    if (!f || tether__fiber_state(f) != TETHER_FAULTED)
+        return NULL;
+    return &f->fault;
+}
+
 const tether_fault *tether_fiber_fault(const tether_fiber *f)
 {
     tether_fiber *self;

@@ -104,6 +104,14 @@ typedef struct tether_fault {
  */
 TETHER_API const tether_fault *tether_fiber_fault(const tether_fiber *f);
 
+/*
+ * The same record without walking its backtrace: kind, signal, code,
+ * address, pc, sp and registers are valid; nframes is 0 until
+ * tether_fiber_fault() (or an unwind) walks it. For hosts that classify
+ * many faults and read few backtraces: no cost beyond the pointer.
+ */
+TETHER_API const tether_fault *tether_fiber_fault_brief(const tether_fiber *f);
+
 /* A static name for a tether_fault_kind ("stack overflow"), never NULL. */
 TETHER_API const char *tether_fault_kind_name(int kind);
 

@@ -475,7 +475,8 @@ typedef struct tether_wasm_trap_record {
     const char *message; /* tether_wasm_trap_message(kind) */
     void *details;       /* TERMINATED: tether_wasm_terminate()'s argument */
     int has_fault;       /* the trap was a fault: `fault` describes it */
-    tether_fault fault;
+    tether_fault fault;  /* with its backtrace for TETHER_WASM_TRAP_HOST_FAULT
+                            only (nframes 0 for the wasm traps) */
 } tether_wasm_trap_record;
 
 /*

@@ -92,9 +92,16 @@ void tw__trap_record(tether_wasm_instance *I, int state, void *out)
 
     t->has_fault = 0;
     if (state == TETHER_FAULTED) {
-        memcpy(&t->fault, tether_fiber_fault(I->fiber), sizeof t->fault);
+        /*
+         * Classified from the record alone; the backtrace is walked only
+         * for a fault that is none of the wasm traps (host code's), where
+         * it tells the host where to look.
+         */
+        memcpy(&t->fault, tether_fiber_fault_brief(I->fiber), sizeof t->fault);
         t->has_fault = 1;
         kind = fault_kind(&t->fault);
+        if (kind == TETHER_WASM_TRAP_HOST_FAULT)
+            memcpy(&t->fault, tether_fiber_fault(I->fiber), sizeof t->fault);
     } else if (tag >= tw__trap_tags && tag < tw__trap_tags + KINDS) {
         kind = (int)(tag - tw__trap_tags);
     } else if (out == TETHER_DEADLINE_EXCEEDED) {
