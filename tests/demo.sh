@@ -1,6 +1,7 @@
 #!/bin/sh
-# The host demo runs to the end (exit 0) and reports each dying guest as
-# it died: the right end state, fault kind, signal and faulting function.
+# The demos run to the end (exit 0) and report each dying guest, or each
+# failing plugin call, as it died: the right end state, fault kind,
+# signal and faulting function.
 set -u
 b=${top_builddir:-.}
 out=$("$b"/examples/host_demo) || { echo "FAIL: host_demo exited $?"; exit 1; }
@@ -31,4 +32,16 @@ for g in 'null dereference' 'divide by zero' 'stack overflow' 'terminated by hos
     expect "^$g .*mutex released, files open 0, bytes held 0: all released\$"
 done
 expect '^every resource of every dead guest was released$'
+
+# The plugin host: each buggy plugin function fails its call, both ways,
+# with its report, and the good ones keep working.
+out=$("$b"/examples/plugin_host) || { echo "FAIL: plugin_host exited $?"; fail=1; }
+for how in stack fiber; do
+    expect "^$how  *plugin_null_deref  *failed: segmentation fault: SIGSEGV (SEGV_MAPERR) at address (nil); #0 .* plugin_null_deref+"
+    expect "^$how  *plugin_overflow  *failed: stack overflow: SIGSEGV .* dig+"
+    expect "^$how  *plugin_divide  *failed: arithmetic exception: SIGFPE (FPE_INTDIV) .* plugin_divide+"
+    expect "^$how  *plugin_read_stale  *failed: segmentation fault: SIGSEGV (SEGV_MAPERR) .* plugin_read_stale+"
+    expect "^$how  *plugin_sum  *returned 5050$"
+done
+expect '^served 6 calls, 8 failed, and the host is still here$'
 exit $fail
