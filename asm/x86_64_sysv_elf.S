@@ -480,6 +480,38 @@ tether__frame_end:
         .size   tether__frame_call, . - tether__frame_call
 
 /*
+ * For debuggers only (never run): a frame whose caller is a suspended
+ * fiber, given rbx = its saved block (the one its saved rsp points at:
+ * +56 resume address, +48 rbp, +40 rbx, +32 r12 ... +8 r15). A debugger
+ * that cannot set registers (a core file) makes a frame here with rbx
+ * pointing at the block, and unwinds into the fiber (src/debug_info.c,
+ * tools/gdb/tether-gdb.py). A signal frame, so that the debugger lets
+ * the fiber's stack lie anywhere and takes the caller's pc as exact:
+ * the CFI gives it as the resume address minus 1, inside the call that
+ * suspended the fiber, where its line and its unwind row are.
+ */
+        .globl  tether__frame_suspended
+        .hidden tether__frame_suspended
+        .type   tether__frame_suspended, @function
+        .p2align 4
+        .cfi_startproc simple
+        .cfi_signal_frame
+        .cfi_def_cfa %rbx, 64           /* the fiber's rsp: past the block */
+        .cfi_offset %r15, -56           /* the block's slots, from the CFA */
+        .cfi_offset %r14, -48
+        .cfi_offset %r13, -40
+        .cfi_offset %r12, -32
+        .cfi_offset %rbx, -24
+        .cfi_offset %rbp, -16
+        /* rip = [rbx + 56] - 1: DW_CFA_val_expression (0x16), rip (16),
+           5 bytes: DW_OP_breg3 56, DW_OP_deref, DW_OP_lit1, DW_OP_minus. */
+        .cfi_escape 0x16, 0x10, 0x05, 0x73, 0x38, 0x06, 0x31, 0x1c
+tether__frame_suspended:
+        ud2
+        .cfi_endproc
+        .size   tether__frame_suspended, . - tether__frame_suspended
+
+/*
  * void tether__arch_walk(const uint64_t *block, int exact,
  *                        void (*fn)(void *), void *arg)
  *

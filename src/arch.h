@@ -99,6 +99,9 @@ static inline int tether__arch_in_switch(uintptr_t pc)
             pc < (uintptr_t)tether__switch_out_finish_end);
 }
 
+/* For debuggers: a frame whose caller is a suspended fiber (see the .S file). */
+void tether__frame_suspended(void);
+
 static inline int tether__arch_in_frame_stub(uintptr_t pc)
 {
     return pc >= (uintptr_t)tether__frame_signal && pc < (uintptr_t)tether__frame_end;

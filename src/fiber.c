@@ -152,6 +152,7 @@ static void arm(tether_fiber *f, tether_fn fn, void *arg)
 
 static void fiber_free(tether_fiber *f)
 {
+    f->magic = 0; /* no longer a fiber, for debuggers */
     struct tether_stack s = f->stack; /* f lives in it */
 
     for (const struct tether_fiber_hooks *const *h = __start_tether_fiber_hooks;
@@ -204,6 +205,7 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
     tether__claim_init(&f->claim);
     f->exited_next = NULL;
     arm(f, fn, arg);
+    f->magic = TETHER_FIBER_MAGIC; /* findable by debuggers from now on */
     *out = f;
     return 0;
 }

@@ -20,6 +20,9 @@ enum { KILL_CLAIMING = -1, KILL_NONE = 0, KILL_SWITCH = 1, KILL_DEADLINE = 2 };
 
 struct tether_kill_shared;
 
+/* tether_fiber.magic of a live fiber: "tetherfb". Debuggers find fibers by it. */
+#define TETHER_FIBER_MAGIC 0x62666568746574ull
+
 /*
  * A fiber. It lives at the top of its own stack slot (stack.h), so a
  * fiber from the pool costs no allocation. Hot fields come first; the
@@ -64,6 +67,7 @@ struct tether_fiber {
     int unwind_passed_over;      /* frames whose cleanups it could not run */
 
     /* Cold: written when needed. */
+    uint64_t magic;              /* TETHER_FIBER_MAGIC while the fiber exists (for debuggers) */
     _Atomic int fault_walked;    /* its backtrace: 0 not yet, 1 walking, 2 done */
     tether_fault fault;          /* valid when state == TETHER_FAULTED */
     uint64_t dead_regs[TETHER_NREGS]; /* stopped_by_signal: where it stopped */

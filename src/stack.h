@@ -14,6 +14,7 @@
 #ifndef TETHER_STACK_H
 #define TETHER_STACK_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,20 @@ static inline void tether__stack_unpoison(const struct tether_stack *s, const vo
     (void)top;
 }
 #endif
+
+/*
+ * A reservation that slots are carved from (stack_pool.c), on a list
+ * that debuggers walk to find every fiber (debug_info.c, tether/debug.h):
+ * slot i starts at base + i * slot_size, for i < carved.
+ */
+struct tether_chunk {
+    struct tether_chunk *next;
+    char *base;
+    size_t slot_size;
+    _Atomic size_t carved;
+};
+
+extern struct tether_chunk *_Atomic tether__chunks;
 
 /* Page-rounds and checks sizes (0 = default). Returns 0 or -ERANGE. */
 int tether__stack_geometry(size_t *size, size_t *guard);

@@ -30,6 +30,9 @@
 #define CACHE_CLASSES 4          /* geometries a thread keeps slots of */
 #define WARM_MAX 64              /* resident slots the pool keeps, per geometry */
 
+/* Every reservation, newest first, for debuggers (debug_info.c); never freed. */
+struct tether_chunk *_Atomic tether__chunks;
+
 /* All the slots of one geometry. */
 struct tether_stack_class {
     size_t size, guard;
@@ -38,6 +41,7 @@ struct tether_stack_class {
     struct tether_stack_class *next;
     /* Under the pool's lock: */
     char *chunk;                /* the reservation being carved */
+    struct tether_chunk *desc;  /* its entry in tether__chunks */
     size_t carved, nslots;      /* its slots used so far, and all of them */
     char **warm, **cold;        /* free slots, resident or emptied */
     size_t nwarm, ncold, cap;
@@ -126,15 +130,25 @@ static char *carve(struct tether_stack_class *c)
 {
     if (c->carved == c->nslots) {
         size_t n = CHUNK_BYTES / c->slot_size;
+        struct tether_chunk *d = malloc(sizeof *d);
         char *chunk;
         if (n == 0)
             n = 1;
-        if (!(chunk = tether__stack_reserve(c->slot_size, n)))
+        if (!d || !(chunk = tether__stack_reserve(c->slot_size, n))) {
+            free(d);
             return NULL;
+        }
+        d->base = chunk;
+        d->slot_size = c->slot_size;
+        atomic_init(&d->carved, 0);
+        d->next = atomic_load(&tether__chunks);
+        atomic_store(&tether__chunks, d); /* published whole */
         c->chunk = chunk;
+        c->desc = d;
         c->nslots = n;
         c->carved = 0;
     }
+    atomic_store(&c->desc->carved, c->carved + 1);
     return c->chunk + c->slot_size * c->carved++;
 }
 
