@@ -192,6 +192,7 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
         return err;
     f = object_in(&s);
     f->stack = s;
+    f->guard_edge = (uintptr_t)tether__stack_lo(&s) + 256;
     f->guest_code = NULL;
     f->guest_code_count = 0;
     if ((err = copy_guest_code(f, opts)) != 0) {

@@ -37,6 +37,7 @@ struct tether_fiber {
     struct tether_fiber *parent; /* its host while running; NULL = a thread */
     void **out_ptr;              /* this run's host wants the stop's value here */
     void **in_ptr;               /* its yield wants the next resume's value here */
+    uintptr_t guard_edge;        /* 256 bytes above its guard (tether__near_guard) */
     _Atomic int kill;            /* KILL_NONE, or why (see kill.c) */
     int host_depth;              /* open tether_host_enter() brackets */
     int stop;                    /* the state it stops in (the other way back) */
@@ -133,7 +134,7 @@ void tether__host_end(tether_fiber *f);
  */
 static inline __attribute__((always_inline)) void
 tether__fiber_entered_as(struct tether_thread *t, tether_fiber *f, void *in, void **out,
-                         int cxx_known)
+                         int cxx_known, int nested)
 {
     /*
      * Stores are what a switch spends its time on: fields that rarely
@@ -156,7 +157,7 @@ tether__fiber_entered_as(struct tether_thread *t, tether_fiber *f, void *in, voi
         tether__cxx_eh_swap_known(t, &f->cxx_eh);
     else
         tether__cxx_eh_swap(t, &f->cxx_eh);
-    if (t->current)
+    if (nested)
         f->parent = t->current;
     t->current = f;
 }
@@ -164,7 +165,7 @@ tether__fiber_entered_as(struct tether_thread *t, tether_fiber *f, void *in, voi
 static inline void tether__fiber_entered(struct tether_thread *t, tether_fiber *f,
                                          void *in, void **out)
 {
-    tether__fiber_entered_as(t, f, in, out, 0);
+    tether__fiber_entered_as(t, f, in, out, 0, t->current != NULL);
 }
 
 /* The thread leaves f for its host (on the fiber's side or the host's). */
@@ -226,7 +227,7 @@ int tether__never_ran(tether_fiber *f, void **out);
  */
 static inline int tether__near_guard(const tether_fiber *f)
 {
-    return tether__arch_sp() < (uintptr_t)tether__stack_lo(&f->stack) + 256;
+    return tether__arch_sp() < f->guard_edge;
 }
 
 /*

@@ -29,7 +29,7 @@ int tether_fiber_resume(tether_fiber *f, void *in, void **out)
         return tether__resume_slow(f, in, out);
     if (__builtin_expect(atomic_load_explicit(&f->kill, memory_order_relaxed) > KILL_NONE, 0))
         return tether__never_ran(f, out);
-    tether__fiber_entered_as(t, f, in, out, 1);
+    tether__fiber_entered_as(t, f, in, out, 1, 0); /* not nested: t->current is NULL */
     return tether__switch_in(f->record, f->sp, in);
 }
 
