@@ -113,6 +113,52 @@ START_TEST(test_faulting_frame_passed_over_is_reported)
 }
 END_TEST
 
+/*
+ * A fiber that yields inside a noexcept function of a stripped clang
+ * plugin: the unwind may not enter its landing pad (std::terminate), so
+ * it passes the frame over and says so, and the process lives on.
+ */
+typedef int (*noexcept_fn)(void (*)());
+
+static void host_yields()
+{
+    tether_yield(nullptr, nullptr);
+}
+
+static int destroyed;
+struct Outer {
+    ~Outer() { destroyed++; }
+};
+
+static void *calls_noexcept(void *arg, void *)
+{
+    Outer o;
+    return (void *)(intptr_t)((noexcept_fn)arg)(host_yields);
+}
+
+START_TEST(test_stripped_clang_noexcept_is_passed_over)
+{
+    const char *top = getenv("top_builddir");
+    std::string path = std::string(top ? top : ".") + "/tests/noexcept_clang_stripped.so";
+    void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        printf("no %s (clang++ is not installed): not checked\n", path.c_str());
+        return;
+    }
+    noexcept_fn fn = (noexcept_fn)dlsym(h, "plugin_noexcept");
+    ck_assert_ptr_nonnull((void *)fn);
+    for (int i = 0; i < 3; i++) {
+        tether_fiber *f = make_fiber(calls_noexcept, (void *)fn);
+        destroyed = 0;
+        ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_YIELDED);
+        int r = tether_fiber_unwind(f);
+        ck_assert_msg(r >= 1, "unwind returned %d", r); /* the noexcept frame at least */
+        ck_assert_int_eq(tether_fiber_state(f), TETHER_TERMINATED);
+        ck_assert_int_eq(tether_fiber_destroy(f), 0);
+    }
+}
+END_TEST
+
 int main()
 {
     Suite *s = suite_create("poison");
@@ -120,6 +166,7 @@ int main()
 
     tcase_add_test(tc, test_faulting_frame_cleans_up_with_non_call_exceptions);
     tcase_add_test(tc, test_faulting_frame_passed_over_is_reported);
+    tcase_add_test(tc, test_stripped_clang_noexcept_is_passed_over);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
