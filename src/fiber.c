@@ -146,12 +146,14 @@ static void arm(tether_fiber *f, tether_fn fn, void *arg)
     f->unwind_result = 0;
     f->unwind_passed_over = 0;
     f->call_top = NULL; /* a discarded life's guarded calls are gone with its frames */
+    f->san.fiber_fake = NULL; /* a new life: a new fake stack (sanitize.h) */
     tether__stack_unpoison(&f->stack, f); /* the fiber object lies above its frames */
     f->sp = tether__arch_ctx_init(f, f, &f->record, f->flags & TETHER_FIBER_FP_CONTROL);
 }
 
 static void fiber_free(tether_fiber *f)
 {
+    tether__san_destroy(&f->san);
     f->magic = 0; /* no longer a fiber, for debuggers */
     struct tether_stack s = f->stack; /* f lives in it */
 
@@ -206,6 +208,7 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
     tether__claim_init(&f->claim);
     f->exited_next = NULL;
     arm(f, fn, arg);
+    tether__san_create(&f->san, tether__stack_lo(&f->stack), f->record);
     f->magic = TETHER_FIBER_MAGIC; /* findable by debuggers from now on */
     *out = f;
     return 0;
@@ -331,9 +334,19 @@ int tether__resume_end(tether_fiber *f, int stop)
 
 int tether__switch_out_slow(tether_fiber *f, int stop, void *value)
 {
+    int r;
+
     f->stop = stop;
     f->stop_value = value;
-    return tether__switch_out_finish(&f->sp, f->record, f);
+#if TETHER_SANITIZE
+    /* Its frames run again only after a yield. */
+    tether__san_to_host(&f->san, stop != TETHER_YIELDED);
+    if (stop != TETHER_YIELDED)
+        f->san.fiber_fake = NULL;
+#endif
+    r = tether__switch_out_finish(&f->sp, f->record, f);
+    tether__san_in_fiber(&f->san);
+    return r;
 }
 
 _Noreturn void tether__kill_now(tether_fiber *f)
@@ -368,6 +381,7 @@ _Noreturn void tether__fiber_main(tether_fiber *f, void *first)
 {
     void *result;
 
+    tether__san_in_fiber(&f->san);
     tether__kill_checkpoint(f);
     result = f->fn(f->arg, first);
     tether__unwind_checkpoint(f, 0); /* it swallowed the unwind, then returned */

@@ -12,6 +12,7 @@
 #include "arch.h"
 #include "cxx_eh.h"
 #include "fiber_claim.h"
+#include "sanitize.h"
 #include "stack.h"
 #include "thread.h"
 
@@ -74,6 +75,7 @@ struct tether_fiber {
     uint64_t dead_regs[TETHER_NREGS]; /* stopped_by_signal: where it stopped */
     uint64_t dead_ctl;
     struct _Unwind_Exception exc; /* the unwind's exception object (no C++) */
+    struct tether_san san;       /* what the sanitizers and valgrind keep (sanitize.h) */
 };
 
 static inline int tether__fiber_state(const tether_fiber *f)
@@ -202,7 +204,17 @@ static inline int tether__enter(struct tether_thread *t, tether_fiber *f, void *
      */
     (void)*(volatile const char *)(tether__arch_sp() - 64);
     tether__fiber_entered(t, f, in, out);
+#if TETHER_SANITIZE
+    {
+        int stop;
+        tether__san_to_fiber(&f->san, tether__stack_lo(&f->stack), f->record);
+        stop = tether__switch_in(f->record, sp, in);
+        tether__san_in_host(&f->san);
+        return stop;
+    }
+#else
     return tether__switch_in(f->record, sp, in);
+#endif
 }
 
 /*
@@ -296,7 +308,7 @@ tether__leave_fast(struct tether_thread *t, tether_fiber *f, int stop, void *val
 /* Leaves the calling fiber f, the fast way if it can. */
 static inline int tether__leave(struct tether_thread *t, tether_fiber *f, int stop, void *value)
 {
-    if (tether__near_guard(f) || !tether__cxx_eh_known(t))
+    if (TETHER_SANITIZE || tether__near_guard(f) || !tether__cxx_eh_known(t))
         return tether__switch_out_slow(f, stop, value);
     return tether__leave_fast(t, f, stop, value);
 }

@@ -22,6 +22,9 @@ int tether_fiber_resume(tether_fiber *f, void *in, void **out)
 {
     struct tether_thread *t = &tether__thread;
 
+    if (TETHER_SANITIZE) /* the sanitizers must hear of the switch on both sides */
+        return tether__resume_slow(f, in, out);
+
     if (__builtin_expect(!f || !t->ready || t->current || !tether__cxx_eh_known(t) ||
                              tether__altstack_in_use(&t->alt), 0))
         return tether__resume_slow(f, in, out);
@@ -40,6 +43,8 @@ int tether_yield(void *out, void **in)
 
     if (__builtin_expect(!f, 0))
         return -EPERM;
+    if (TETHER_SANITIZE)
+        return tether__yield_slow(f, out, in);
     if (__builtin_expect((f->unwinding | f->unwind_reraise) ||
                              atomic_load_explicit(&f->kill, memory_order_relaxed) > KILL_NONE ||
                              tether__near_guard(f) || !tether__cxx_eh_known(t), 0))

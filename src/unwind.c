@@ -114,6 +114,7 @@ _Noreturn void tether__unwind_raise(tether_fiber *f)
 /* A register-block frame calls this, on the fiber. */
 static void raise_from_frame(void *f)
 {
+    tether__san_in_fiber(&((tether_fiber *)f)->san);
     tether__unwind_raise(f);
 }
 
