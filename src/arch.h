@@ -119,6 +119,8 @@ static inline int tether__arch_in_trampoline(uintptr_t pc)
  */
 uintptr_t tether__arch_uc_pc(const void *uc);
 uintptr_t tether__arch_uc_sp(const void *uc);
+/* Makes the context continue at pc (every other register as it was). */
+void tether__arch_uc_set_pc(void *uc, uintptr_t pc);
 /* The general registers, in tether_reg order (TETHER_NREGS of them). */
 void tether__arch_uc_regs(const void *uc, uint64_t *regs);
 /*
