@@ -130,10 +130,16 @@ static int kill_handle(siginfo_t *info, void *uc)
      * unwind, a checkpoint is sure to come. Anywhere else (a libc call
      * outside the guest's code, the switch code) the signal is sent
      * again soon, until it lands in the guest's code or the fiber
-     * reaches a checkpoint.
+     * reaches a checkpoint; at the shortest delay each time when a
+     * sequence held it (the switch code, a DEFER range, a RESPONSE: it
+     * ends in a moment), else less and less often.
      */
-    if (f->host_depth == 0 && !f->unwinding)
-        tether__timer_retry(t);
+    if (f->host_depth == 0 && !f->unwinding) {
+        if (tether__seq_holds_kill(tether__arch_uc_pc(uc)))
+            tether__timer_retry_soon(t);
+        else
+            tether__timer_retry(t);
+    }
     return 1;
 }
 
