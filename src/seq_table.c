@@ -272,9 +272,23 @@ static int table_sort(struct tether_seq_table *t)
     return 0;
 }
 
-/* Adds a table whose ranges are filled in (and owned by it): 0 or -errno. */
+/* The registered section that starts at `start` (lock held), or NULL. */
+static struct tether_seq_table *section_find(const tether_seq_record *start)
+{
+    for (struct tether_seq_table *t = tables; t; t = t->next)
+        if (t->section && t->section == start)
+            return t;
+    return NULL;
+}
+
+/*
+ * Adds a table whose ranges are filled in (and owned by it): 0 or
+ * -errno; 1 if it is a section registered meanwhile, which got one more
+ * reference instead (the caller frees t).
+ */
 static int table_add(struct tether_seq_table *t)
 {
+    struct tether_seq_table *same;
     struct snapshot *next;
     int err;
 
@@ -283,6 +297,11 @@ static int table_add(struct tether_seq_table *t)
     if ((err = table_sort(t)) != 0)
         return err;
     pthread_mutex_lock(&lock);
+    if (t->section && (same = section_find(t->section)) != NULL) {
+        same->refs++;
+        pthread_mutex_unlock(&lock);
+        return 1;
+    }
     err = snapshot_merge(atomic_load(&current), t->e, t->n, &next);
     if (err == 0) {
         publish(next);
@@ -406,11 +425,8 @@ static int section_register(const tether_seq_record *start, const tether_seq_rec
         return 0;
     /* Registered already (tether's own table in a static program): one more reference. */
     pthread_mutex_lock(&lock);
-    for (t = tables; t; t = t->next)
-        if (t->section == start) {
-            t->refs++;
-            break;
-        }
+    if ((t = section_find(start)) != NULL)
+        t->refs++;
     pthread_mutex_unlock(&lock);
     if (t)
         return 0;
@@ -434,7 +450,7 @@ static int section_register(const tether_seq_record *start, const tether_seq_rec
     }
     if ((err = table_add(t)) != 0)
         table_free(t);
-    return err;
+    return err > 0 ? 0 : err;
 }
 
 /* A constructor has nobody to return an error to: say it on stderr. */
@@ -464,9 +480,7 @@ int tether_seq_unregister_section(const tether_seq_record *start)
     int err = -ENOENT;
 
     pthread_mutex_lock(&lock);
-    for (t = tables; t; t = t->next)
-        if (t->section && t->section == start)
-            break;
+    t = section_find(start);
     if (t && --t->refs > 0)
         err = 1;
     else if (t && (err = table_remove_locked(t)) != 0)
