@@ -402,6 +402,7 @@ struct killer {
     volatile int *ready; /* the fiber sets it when it is where the test wants */
     long delay_ns;
     int result;
+    volatile int fired; /* set once it has fired */
 };
 
 static void *killer_main(void *arg)
@@ -413,6 +414,7 @@ static void *killer_main(void *arg)
     if (kl->delay_ns)
         sleep_ns(kl->delay_ns);
     kl->result = tether_kill_switch_fire(kl->k, "killed");
+    kl->fired = 1;
     return NULL;
 }
 
@@ -420,6 +422,7 @@ static void killer_start(struct killer *kl, tether_fiber *f, volatile int *ready
 {
     kl->ready = ready;
     kl->delay_ns = delay;
+    kl->fired = 0;
     ck_assert_int_eq(tether_kill_switch_create(f, &kl->k), 0);
     ck_assert_int_eq(pthread_create(&kl->thread, NULL, killer_main, kl), 0);
 }
@@ -597,16 +600,19 @@ END_TEST
 struct nested {
     tether_fiber *inner;
     struct restart_state s;
-    long rounds;
+    struct killer kl;
 };
 
+/* Runs the sequence until the kill has been fired, and some rounds more. */
 static void *inner_guest(void *arg, void *in)
 {
     struct nested *n = arg;
 
     (void)in;
     n->s.ready = 1;
-    for (long i = 0; i < n->rounds; i++)
+    while (!n->kl.fired)
+        seq_restart_count(&n->s.starts, &n->s.ends, SPINS * 10);
+    for (long i = 0; i < 100; i++)
         seq_restart_count(&n->s.starts, &n->s.ends, SPINS * 10);
     return "inner done";
 }
@@ -627,18 +633,17 @@ START_TEST(restart_where_the_kill_waits)
     for (int i = 0; i < 40; i++) {
         struct nested n = {0};
         tether_fiber *outer;
-        struct killer kl;
         void *out;
 
-        n.rounds = 2000;
         n.inner = make_fiber(inner_guest, &n);
         outer = make_fiber(outer_guest, &n);
-        killer_start(&kl, outer, &n.s.ready, 300000);
+        killer_start(&n.kl, outer, &n.s.ready, 300000);
         ck_assert_int_eq(tether_fiber_resume(outer, NULL, &out), TETHER_TERMINATED);
-        killer_join(&kl);
+        killer_join(&n.kl);
+        ck_assert_int_eq(n.kl.result, TETHER_KILL_SIGNALLED);
         /* The inner fiber was not killed: it finished its rounds. */
         ck_assert_int_eq(tether_fiber_state(n.inner), TETHER_RETURNED);
-        ck_assert_int_eq(n.s.ends, n.rounds);
+        ck_assert_int_ge(n.s.ends, 100); /* every round ran to its end */
         ck_assert_int_ge(n.s.starts - n.s.ends, 0);
         ck_assert_int_le(n.s.starts - n.s.ends, 1); /* one signal: one restart at most */
         restarts += n.s.starts - n.s.ends;
@@ -695,21 +700,31 @@ START_TEST(response_then_kill)
 }
 END_TEST
 
+/*
+ * The same by deadline. A deadline that expires before the fiber is in
+ * the sequence (a loaded machine) stops it before: no response, and
+ * *inside never set. What must never happen is a stop inside (the kill
+ * acting at the signal that went to the response): *inside left 1.
+ */
 START_TEST(response_then_deadline)
 {
+    int responded = 0;
+
     for (int i = 0; i < 100; i++) {
         struct response_state s = {0};
         tether_fiber *f = make_fiber(response_guest, &s);
         void *out;
 
         ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_YIELDED);
-        ck_assert_int_eq(tether_fiber_resume_for(f, NULL, &out, 50000 + 1000 * (uint64_t)i),
+        ck_assert_int_eq(tether_fiber_resume_for(f, NULL, &out, 200000 + 1000 * (uint64_t)i),
                          TETHER_TERMINATED);
         ck_assert_ptr_eq(out, TETHER_DEADLINE_EXCEEDED);
-        ck_assert_int_eq(s.responses, 1);
         ck_assert_int_eq(s.inside, 0);
+        ck_assert_int_le(s.responses, 1);
+        responded += (int)s.responses;
         tether_fiber_destroy(f);
     }
+    ck_assert_int_ge(responded, 80);
 }
 END_TEST
 
