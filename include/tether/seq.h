@@ -172,12 +172,13 @@ TETHER_API int tether_seq_unregister(tether_seq_table *t);
 
 /*
  * Registers the records in [start, stop): an object's "tether_seq"
- * section, as the constructor the macros emit does. Registering the
- * same start again counts a reference. Returns 0 (also for an empty
- * section), or the errors of tether_seq_register(). A constructor has
- * nobody to return an error to: when it is the caller, an error is also
- * written to stderr (a programming error, such as overlapping ranges)
- * and the object runs without its sequences.
+ * section, as the constructor the macros emit does (and installs
+ * tether's signal handlers). Registering the same start again counts a
+ * reference. Returns 0 (also for an empty section), or the errors of
+ * tether_seq_register() (-EINVAL also for a record with reserved bits
+ * set). A constructor has nobody to return an error to, so an error is
+ * also written to stderr, one line (a programming error, such as
+ * overlapping ranges): the object then runs without its sequences.
  */
 TETHER_API int tether_seq_register_section(const tether_seq_record *start,
                                            const tether_seq_record *stop);
@@ -219,9 +220,8 @@ TETHER_API const tether_seq_fault *tether_seq_last_fault(void);
 /*
  * Does the calling thread have an rseq area registered with the kernel,
  * so that PREEMPT sequences are protected? 1 or 0. Without it (a kernel
- * before 4.18, glibc before 2.35, GLIBC_TUNABLES=glibc.pthread.rseq=0,
- * another library that registered its own area first) PREEMPT sequences
- * run as plain code: never restarted. Async-signal-safe.
+ * before 4.18, glibc before 2.35, GLIBC_TUNABLES=glibc.pthread.rseq=0)
+ * PREEMPT sequences run as plain code: never restarted. Async-signal-safe.
  */
 TETHER_API int tether_seq_rseq_available(void);
 
