@@ -81,9 +81,13 @@ seq_restart_start:
         TETHER_SEQ_INTERRUPT_RESTART 1b, 3b
 
 /*
- * long seq_response_wait(volatile int *inside)
+ * void seq_response_wait(volatile int *inside, long *responses)
  * RESPONSE: sets *inside and spins until a kill signal lands; the
- * response clears *inside and returns 1. The kill stays pending.
+ * response clears *inside and counts itself. The kill stays pending,
+ * and its next signal may land anywhere, the response included (the
+ * thread may be descheduled at the response's first instruction until
+ * the retry is due): the response is a DEFER range of its own, so that
+ * it always runs whole.
  */
         .globl  seq_response_wait
         .type   seq_response_wait, @function
@@ -94,10 +98,11 @@ seq_response_wait:
         jmp     2b
 3:
 4:      movl    $0, (%rdi)
-        movl    $1, %eax
-        ret
+        incq    (%rsi)
+5:      ret
         .size   seq_response_wait, . - seq_response_wait
         TETHER_SEQ_INTERRUPT_RESPONSE 1b, 3b, 4b
+        TETHER_SEQ_INTERRUPT_DEFER 4b, 5b
 
 /*
  * long seq_rseq_spin(long *attempts, volatile int *stop)

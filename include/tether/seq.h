@@ -25,6 +25,11 @@
  *       TETHER_SEQ_RESPONSE  the thread continues at the response address;
  *                            the kill does not act at that signal but stays
  *                            pending (next retry, next call into tether).
+ *                            The response is ordinary code, which the next
+ *                            retry may stop like any other (even at its
+ *                            first instruction, if the thread was not
+ *                            scheduled meanwhile): declare it a DEFER range
+ *                            of its own to have it run whole.
  *   TETHER_SEQ_PREEMPT    the thread is preempted, migrated to another CPU,
  *                         or gets any signal, inside the range: Linux's
  *                         restartable sequences (rseq). The kernel moves
