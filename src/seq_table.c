@@ -10,14 +10,10 @@
  * that may have seen the old one is still reading, and free it.
  *
  * Readers (signal handlers, any thread) take no lock and allocate
- * nothing: they count themselves in one of two reader counters, load
- * the snapshot, binary-search it, copy what they found and count
- * themselves out. A writer, after the exchange, waits for each counter
- * to be seen at zero once: any reader that loaded the old snapshot had
- * counted itself before its load and stays counted until it is done,
- * so it is gone once its counter has been zero after the exchange. The
- * writer flips which counter new readers use before each wait, so that
- * readers arriving meanwhile do not keep the one it waits for busy.
+ * nothing: inside a grace-period read section (grace.h) they load the
+ * snapshot, binary-search it and copy what they found. A writer, after
+ * the exchange, waits out the grace period: every reader that may have
+ * loaded the old snapshot has left when it returns.
  *
  * Cost: a registration or removal rebuilds the snapshot, O(n) for n
  * ranges in all plus O(m log m) to sort the m new ones; a lookup is
@@ -26,13 +22,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "grace.h"
 #include "seq_table.h"
 #include "signals.h"
 
@@ -54,8 +50,7 @@ struct tether_seq_table {
 };
 
 static struct snapshot *_Atomic current;
-static _Atomic unsigned long phase;      /* its low bit: the counter new readers use */
-static _Atomic unsigned long readers[2];
+static struct tether_grace grace; /* readers of `current` */
 
 /* Writers: the tables, and everything above that is not atomic. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -66,12 +61,10 @@ static struct tether_seq_table *tables;
 /* Async-signal-safe; nests (a handler may interrupt a reader). */
 int tether__seq_find(uintptr_t pc, int event, struct tether_seq_entry *out)
 {
-    unsigned long i = atomic_load(&phase) & 1;
-    const struct snapshot *s;
+    int i = tether__grace_enter(&grace);
+    const struct snapshot *s = atomic_load(&current);
     int found = 0;
 
-    atomic_fetch_add(&readers[i], 1);
-    s = atomic_load(&current);
     if (s && event > 0 && event < NEVENTS) {
         const uintptr_t *starts = s->starts[event];
         size_t lo = 0, hi = s->n[event];
@@ -89,7 +82,7 @@ int tether__seq_find(uintptr_t pc, int event, struct tether_seq_entry *out)
             found = 1;
         }
     }
-    atomic_fetch_sub(&readers[i], 1);
+    tether__grace_leave(&grace, i);
     return found;
 }
 
@@ -120,21 +113,12 @@ int tether_seq_lookup(const void *pc, tether_seq_event event, tether_seq_range *
 
 /* ------------------------------------------------------------- writers */
 
-/* After a new snapshot is published: every reader of the old one has left. */
-static void wait_for_readers(void)
-{
-    for (int round = 0; round < 2; round++) {
-        unsigned long p = atomic_fetch_add(&phase, 1); /* new readers: the other counter */
-        while (atomic_load(&readers[p & 1]) != 0)
-            sched_yield();
-    }
-}
-
+/* Lock held. Once it returns, no reader uses the old snapshot: freed. */
 static void publish(struct snapshot *next)
 {
     struct snapshot *old = atomic_exchange(&current, next);
 
-    wait_for_readers();
+    tether__grace_wait(&grace);
     free(old);
 }
 
@@ -516,8 +500,8 @@ static void atfork_parent(void)
 static void atfork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
-    atomic_store(&readers[0], 0);
-    atomic_store(&readers[1], 0);
+    atomic_store(&grace.readers[0], 0);
+    atomic_store(&grace.readers[1], 0);
 }
 
 __attribute__((constructor(101))) static void own_table(void)
