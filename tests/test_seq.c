@@ -549,7 +549,9 @@ END_TEST
  * start. The fiber names only that first instruction as its guest code,
  * so a kill can act nowhere else: without the restart it would be
  * retried forever (the sequence is where the fiber spends its time).
- * Stopped at the start, the fiber counted one start more than ends.
+ * Stopped at the start after a restart, the fiber counted one start
+ * more than ends; a signal may also land right at the start, as the
+ * fiber calls the function (seen once in many runs): then they are even.
  */
 struct restart_state {
     long starts, ends;
@@ -572,6 +574,7 @@ START_TEST(restart_acts_at_the_start)
     tether_code_range start = {seq_restart_start, seq_restart_start + 1};
     tether_fiber_opts opts = {0};
     unsigned seed = 3;
+    int restarted = 0;
 
     opts.guest_code = &start;
     opts.guest_code_count = 1;
@@ -585,9 +588,12 @@ START_TEST(restart_acts_at_the_start)
         killer_start(&kl, f, &s.ready, (long)(rand_r(&seed) % 100) * 1000);
         ck_assert_int_eq(tether_fiber_resume(f, NULL, &out), TETHER_TERMINATED);
         killer_join(&kl);
-        ck_assert_int_eq(s.starts - s.ends, 1);
+        ck_assert_int_ge(s.starts - s.ends, 0);
+        ck_assert_int_le(s.starts - s.ends, 1);
+        restarted += (int)(s.starts - s.ends);
         tether_fiber_destroy(f);
     }
+    ck_assert_int_ge(restarted, 90);
 }
 END_TEST
 
