@@ -58,6 +58,8 @@
  */
 
 #include "arch_x86_64.h"
+#define TETHER_SEQ_NO_CONSTRUCTOR /* the library registers its own table (src/seq_table.c) */
+#include <tether/seq.h>
 
         .text
 
@@ -585,5 +587,19 @@ tether__arch_call_on_stack:
         ret
         .cfi_endproc
         .size   tether__arch_call_on_stack, . - tether__arch_call_on_stack
+
+/*
+ * How kills treat this code, declared in the library's sequence table
+ * (tether/seq.h): a kill signal never acts inside a switch, whose stack
+ * and registers are half the fiber's and half the host's, nor in the
+ * bottom frame or the register-block stubs, which stand for frames that
+ * are not there. It acts later (its retry, the fiber's next checkpoint).
+ * A fault in these ranges is never taken as the fiber's either.
+ */
+        TETHER_SEQ_INTERRUPT_DEFER tether__switch_in, tether__switch_in_end
+        TETHER_SEQ_INTERRUPT_DEFER tether__switch_out, tether__switch_out_end
+        TETHER_SEQ_INTERRUPT_DEFER tether__switch_out_finish, tether__switch_out_finish_end
+        TETHER_SEQ_INTERRUPT_DEFER tether__fiber_trampoline, tether__fiber_trampoline_end
+        TETHER_SEQ_INTERRUPT_DEFER tether__frame_signal, tether__frame_end
 
         .section .note.GNU-stack, "", @progbits

@@ -13,6 +13,8 @@
 #include <tether/fiber.h>
 #include <tether/fault.h>
 #include <tether/kill.h>
+#include <tether/probe.h>
+#include <tether/seq.h>
 #include <tether/unwind.h>
 
 #endif

@@ -78,26 +78,12 @@ void tether__arch_walk(const uint64_t *regs, int exact, void (*fn)(void *),
 _Noreturn void tether__fiber_main(struct tether_fiber *f, void *first);
 
 /*
- * Ends of the switch routines and of the bottom frame. The switch
- * routines are the runtime's critical sequences: a signal that lands in
- * [start, end) interrupts a half-done switch, so the handlers never
- * redirect from there (see kill.c, fault.c).
+ * The end of the bottom frame. The switch routines and the bottom frame
+ * declare in the library's sequence table (asm/, tether/seq.h) that a
+ * kill never acts inside them: a signal that lands there interrupts a
+ * half-done switch (see kill.c, fault.c).
  */
-extern const char tether__switch_in_end[];
-extern const char tether__switch_out_end[];
-extern const char tether__switch_out_finish_end[];
 extern const char tether__fiber_trampoline_end[];
-
-
-static inline int tether__arch_in_switch(uintptr_t pc)
-{
-    return (pc >= (uintptr_t)tether__switch_in &&
-            pc < (uintptr_t)tether__switch_in_end) ||
-           (pc >= (uintptr_t)tether__switch_out &&
-            pc < (uintptr_t)tether__switch_out_end) ||
-           (pc >= (uintptr_t)tether__switch_out_finish &&
-            pc < (uintptr_t)tether__switch_out_finish_end);
-}
 
 /* For debuggers: a frame whose caller is a suspended fiber (see the .S file). */
 void tether__frame_suspended(void);
@@ -119,6 +105,8 @@ static inline int tether__arch_in_trampoline(uintptr_t pc)
  */
 uintptr_t tether__arch_uc_pc(const void *uc);
 uintptr_t tether__arch_uc_sp(const void *uc);
+/* Makes the context continue at pc (every other register as it was). */
+void tether__arch_uc_set_pc(void *uc, uintptr_t pc);
 /* The general registers, in tether_reg order (TETHER_NREGS of them). */
 void tether__arch_uc_regs(const void *uc, uint64_t *regs);
 /*

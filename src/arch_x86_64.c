@@ -56,6 +56,12 @@ uintptr_t tether__arch_uc_sp(const void *ucv)
     return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
 }
 
+void tether__arch_uc_set_pc(void *ucv, uintptr_t pc)
+{
+    ucontext_t *uc = ucv;
+    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)pc;
+}
+
 void tether__arch_uc_regs(const void *ucv, uint64_t *regs)
 {
     /* gregs index of each register, in DWARF order (tether_reg). */

@@ -21,7 +21,9 @@ const char *tether_strerror(int code)
     case -EPERM: return "not running on a fiber";
     case -EAGAIN: return "a signal handler or timer could not be set up";
     case -ECANCELED: return "the fiber is being unwound";
-    case -EFAULT: return "a cleanup faulted during the unwind";
+    case -EFAULT: return "bad address: a probe or an unwind's cleanup faulted";
+    case -EEXIST: return "the ranges overlap ranges of the same event";
+    case -ENOENT: return "no such range or table";
     case -ENOTRECOVERABLE: return "the unwind could not run the fiber's cleanups";
     default: return "unknown tether code";
     }

@@ -17,6 +17,7 @@
 #include "fault_kind.h"
 #include "frame_walk.h"
 #include "fiber_impl.h"
+#include "seq_table.h"
 #include "signals.h"
 #include "thread.h"
 
@@ -27,8 +28,9 @@
  * Is this fault the running fiber's? It must come from the kernel (a
  * sent signal is not a fault). A stack overflow is the fiber's wherever
  * the pc is. Anything else must hit with the stack pointer on the
- * fiber's stack, outside the switch code, and, if the fiber names its
- * guest code, inside it.
+ * fiber's stack, outside the switch code (and any other INTERRUPT DEFER
+ * sequence: tether/seq.h), and, if the fiber names its guest code,
+ * inside it.
  */
 static int fibers_fault(const tether_fiber *f, int sig, const siginfo_t *info,
                         const ucontext_t *uc, uintptr_t pc, uintptr_t sp)
@@ -61,8 +63,8 @@ static int fibers_fault(const tether_fiber *f, int sig, const siginfo_t *info,
         return 1;
     if (sp < base || sp >= hi)
         return 0;
-    if (tether__arch_in_switch(pc))
-        return 0; /* a half-done switch: not the fiber's (nor its overflow, above) */
+    if (tether__seq_defers(pc))
+        return 0; /* a half-done switch, or a sequence that must not stop half-way */
     return tether__in_guest_code(f, pc);
 }
 

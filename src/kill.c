@@ -18,6 +18,7 @@
 
 #include "fiber_impl.h"
 #include "kill_signal.h"
+#include "seq_signal.h"
 #include "signals.h"
 #include "thread.h"
 #include "thread_timer.h"
@@ -83,9 +84,10 @@ int tether_host_leave(void)
 
 /*
  * May the handler stop f where `uc` interrupted it? Only in code of the
- * fiber's own: on its stack, not in a host call, not in the switch code,
- * and in its guest code if it names any. Everywhere else the kill waits
- * for a checkpoint.
+ * fiber's own: on its stack, not in a host call, not where a sequence
+ * holds kills (an INTERRUPT DEFER range, such as the switch code; a
+ * RESPONSE the signal was just sent to: seq_signal.c), and in its guest
+ * code if it names any. Everywhere else the kill waits for a checkpoint.
  */
 static int interruptible(const tether_fiber *f, const void *uc)
 {
@@ -94,7 +96,7 @@ static int interruptible(const tether_fiber *f, const void *uc)
     uintptr_t hi = (uintptr_t)f->record; /* frames live below it */
 
     return f->host_depth == 0 && !f->unwinding && sp >= lo && sp < hi &&
-           !tether__arch_in_switch(pc) && tether__in_guest_code(f, pc);
+           !tether__seq_holds_kill(pc) && tether__in_guest_code(f, pc);
 }
 
 /*
@@ -128,10 +130,16 @@ static int kill_handle(siginfo_t *info, void *uc)
      * unwind, a checkpoint is sure to come. Anywhere else (a libc call
      * outside the guest's code, the switch code) the signal is sent
      * again soon, until it lands in the guest's code or the fiber
-     * reaches a checkpoint.
+     * reaches a checkpoint; at the shortest delay each time when a
+     * sequence held it (the switch code, a DEFER range, a RESPONSE: it
+     * ends in a moment), else less and less often.
      */
-    if (f->host_depth == 0 && !f->unwinding)
-        tether__timer_retry(t);
+    if (f->host_depth == 0 && !f->unwinding) {
+        if (tether__seq_holds_kill(tether__arch_uc_pc(uc)))
+            tether__timer_retry_soon(t);
+        else
+            tether__timer_retry(t);
+    }
     return 1;
 }
 

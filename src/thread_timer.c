@@ -90,6 +90,12 @@ void tether__timer_retry(struct tether_thread *t)
     arm(t, &at);
 }
 
+void tether__timer_retry_soon(struct tether_thread *t)
+{
+    t->retry_ns = 0;
+    tether__timer_retry(t);
+}
+
 void tether__timer_retry_done(struct tether_thread *t)
 {
     if (!t->retry_ns)

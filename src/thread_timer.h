@@ -34,6 +34,14 @@ int tether__timer_due(struct tether_thread *t, const struct timespec *at);
 void tether__timer_retry(struct tether_thread *t);
 
 /*
+ * The same, but always after the shortest delay (50 us): the signal
+ * landed in code that ends soon (a sequence that holds kills, such as
+ * the switch code), so waiting longer each time only delays the kill.
+ * Async-signal-safe.
+ */
+void tether__timer_retry_soon(struct tether_thread *t);
+
+/*
  * The signal acted, or had nothing to do: no more retries, and the timer
  * is armed for the due deadline again. Async-signal-safe.
  */

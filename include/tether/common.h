@@ -15,7 +15,10 @@
  *   -EAGAIN   tether's signal handlers or a thread's timer could not be set up
  *   -ECANCELED  the calling fiber is being unwound: it may not yield or
  *             terminate (tether_yield, tether_terminate)
- *   -EFAULT   a cleanup faulted during an unwind (tether_fiber_unwind)
+ *   -EFAULT   a cleanup faulted during an unwind (tether_fiber_unwind); a
+ *             probe met memory that is not there (tether/probe.h)
+ *   -EEXIST   sequence ranges of one event would overlap (tether/seq.h)
+ *   -ENOENT   no sequence range or table there (tether/seq.h)
  *   -ENOTRECOVERABLE  an unwind could not run the fiber's cleanups
  *             (tether_fiber_unwind, see tether/unwind.h)
  *
