@@ -11,7 +11,12 @@
  *   +48  rbp
  *   +40  rbx               rbx holds cf during the call: the personality
  *   +32  r12 ... +8 r15    below reads it from the unwinder's context
- *   +0   (alignment)       <- rsp during the call = cf->sp
+ *   +0   cf                <- rsp during the call = cf->sp; the handler
+ *                          checks it is still there before it comes back
+ *
+ * The caller's MXCSR and x87 control word are kept in cf too: fn may
+ * change them (unmask an exception, the rounding) and fault before it
+ * puts them back; the handler restores them.
  *
  * An exception or forced unwind (pthread_exit, tether's own unwind of a
  * fiber) that crosses the frame calls tether__call_personality, which
@@ -52,6 +57,9 @@ tether__call_run:
         subq    $8, %rsp                /* 16-aligned at the call */
         .cfi_adjust_cfa_offset 8
         movq    %rsp, CF_SP(%rdx)       /* where a fault comes back to */
+        movq    %rdx, (%rsp)            /* and how the handler knows it is live */
+        stmxcsr CF_CTL(%rdx)            /* the caller's floating-point control */
+        fnstcw  CF_CTL+4(%rdx)
         movq    %rdx, %rbx              /* cf, for the personality and for us */
         movq    %rdi, %rax
         movq    %rsi, %rdi

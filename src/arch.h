@@ -122,6 +122,8 @@ void tether__arch_uc_to_host(void *uc, const void *record, struct tether_fiber *
  * x87 stack empty).
  */
 void tether__arch_uc_jump(void *uc, uintptr_t pc, uintptr_t sp);
+/* Sets the context's MXCSR and x87 control word. */
+void tether__arch_uc_set_ctl(void *uc, uint32_t mxcsr, uint16_t x87_cw);
 
 /* The trampoline's landing pad, where every unwind of the fiber ends. */
 void tether__fiber_landing(void);

@@ -136,6 +136,16 @@ void tether__arch_uc_jump(void *ucv, uintptr_t pc, uintptr_t sp)
     }
 }
 
+void tether__arch_uc_set_ctl(void *ucv, uint32_t mxcsr, uint16_t x87_cw)
+{
+    ucontext_t *uc = ucv;
+
+    if (uc->uc_mcontext.fpregs) {
+        uc->uc_mcontext.fpregs->mxcsr = mxcsr;
+        uc->uc_mcontext.fpregs->cwd = x87_cw;
+    }
+}
+
 uint64_t tether__arch_uc_ctl(const void *ucv)
 {
     const ucontext_t *uc = ucv;

@@ -45,8 +45,13 @@ static int fibers_fault(const tether_fiber *f, int sig, const siginfo_t *info,
     for (const tether_fiber *a = f->parent; a; a = a->parent)
         if (sp >= (uintptr_t)a->stack.base && sp < (uintptr_t)a->record)
             return 0;
-    /* A signal handler running on the alternate stack is not the fiber. */
-    if (uc->uc_stack.ss_flags & SS_ONSTACK)
+    /*
+     * A signal handler running on the alternate stack is not the fiber
+     * (uc_stack is the thread's registration; since Linux 4.7 its flags
+     * never say SS_ONSTACK, so the address is what tells).
+     */
+    if (!(uc->uc_stack.ss_flags & SS_DISABLE) &&
+        sp - (uintptr_t)uc->uc_stack.ss_sp < uc->uc_stack.ss_size)
         return 0;
     /*
      * During an unwind, the unwinder's own frames (libgcc, the C++

@@ -83,10 +83,29 @@ static int publish(const struct chain *old, size_t skip, tether_fault_handler *a
     return 0;
 }
 
+/*
+ * A fork child has one thread, a copy of the one that forked: another
+ * thread may have held the lock, or been inside a handler, at the fork.
+ */
+static void child(void)
+{
+    pthread_mutex_init(&lock, NULL);
+    atomic_store(&grace.readers[0], 0);
+    atomic_store(&grace.readers[1], 0);
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void register_child(void)
+{
+    pthread_atfork(NULL, NULL, child);
+}
+
 int tether_fault_handler_add(tether_fault_handler_fn fn, void *arg, unsigned flags,
                              tether_fault_handler **out)
 {
     tether_fault_handler *h;
+    tether_fiber *self;
     struct chain *c;
     int err;
 
@@ -95,30 +114,37 @@ int tether_fault_handler_add(tether_fault_handler_fn fn, void *arg, unsigned fla
         return -EINVAL;
     if ((err = tether__signals_install()) != 0)
         return err;
-    if (!(h = malloc(sizeof *h)))
+    pthread_once(&atfork_once, register_child);
+    /* On a fiber, a host call: a kill must not stop it holding the lock (or in malloc). */
+    self = tether__host_begin();
+    if (!(h = malloc(sizeof *h))) {
+        tether__host_end(self);
         return -ENOMEM;
+    }
     h->fn = fn;
     h->arg = arg;
     pthread_mutex_lock(&lock);
     c = atomic_load(&current);
     err = publish(c, SIZE_MAX, h, (flags & TETHER_FAULT_HANDLER_HEAD) ? 0 : (c ? c->n : 0));
     pthread_mutex_unlock(&lock);
-    if (err) {
+    if (err)
         free(h);
-        return err;
-    }
-    *out = h;
-    return 0;
+    else
+        *out = h;
+    tether__host_end(self);
+    return err;
 }
 
 int tether_fault_handler_remove(tether_fault_handler *h)
 {
+    tether_fiber *self;
     struct chain *c;
     size_t i;
     int err = -EINVAL;
 
     if (!h)
         return -EINVAL;
+    self = tether__host_begin();
     pthread_mutex_lock(&lock);
     c = atomic_load(&current);
     for (i = 0; c && i < c->n && c->h[i] != h; i++)
@@ -126,5 +152,6 @@ int tether_fault_handler_remove(tether_fault_handler *h)
     if (c && i < c->n && (err = publish(c, i, NULL, 0)) == 0)
         free(h); /* the grace period is over: no thread runs it */
     pthread_mutex_unlock(&lock);
+    tether__host_end(self);
     return err;
 }

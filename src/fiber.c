@@ -146,6 +146,7 @@ static void arm(tether_fiber *f, tether_fn fn, void *arg)
     f->unwind_result = 0;
     f->unwind_passed_over = 0;
     f->call_top = NULL; /* a discarded life's guarded calls are gone with its frames */
+    f->destroy_with_thread = 0;
     f->san.fiber_fake = NULL; /* a new life: a new fake stack (sanitize.h) */
     tether__stack_unpoison(&f->stack, f); /* the fiber object lies above its frames */
     f->sp = tether__arch_ctx_init(f, f, &f->record, f->flags & TETHER_FIBER_FP_CONTROL);

@@ -84,7 +84,16 @@ static inline int tether__claim_fast(struct tether_claim *f, pid_t tid)
         atomic_store_explicit(&f->in_claim, 1, memory_order_relaxed);
         atomic_signal_fence(memory_order_seq_cst);
         w = atomic_load_explicit(&f->state, memory_order_relaxed);
-        if (atomic_load_explicit(&f->revoking, memory_order_relaxed) || !tether__resumable(w)) {
+        /*
+         * And still ours: a revocation may have come and gone between the
+         * first look at owner and in_claim (it saw no in_claim). It stores
+         * the new owner before it clears revoking, and loads happen in
+         * order on x86 (and the compiler keeps them so): seeing revoking
+         * clear, we see that owner too (acquire: no later load moves up).
+         */
+        if (atomic_load_explicit(&f->revoking, memory_order_acquire) ||
+            atomic_load_explicit(&f->owner, memory_order_relaxed) != tid ||
+            !tether__resumable(w)) {
             atomic_store_explicit(&f->in_claim, 0, memory_order_release);
             return CLAIM_SLOW;
         }

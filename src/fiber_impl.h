@@ -46,6 +46,7 @@ struct tether_fiber {
     unsigned char stopped_by_signal; /* its registers are in dead_regs */
     unsigned char unwinding;     /* an unwind of this fiber is under way */
     unsigned char unwind_reraise; /* guest code swallowed it: raise again */
+    unsigned char destroy_with_thread; /* freed if its thread exits in it (guarded_call.c) */
     unsigned flags;              /* tether_fiber_opts.flags */
     struct tether_cxx_eh cxx_eh; /* its C++ exception state (cxx_eh.c) */
     void *stop_value;            /* the stop's value (the other way back) */

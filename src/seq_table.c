@@ -333,7 +333,7 @@ static struct tether_seq_table *table_new(size_t n)
     return t;
 }
 
-int tether_seq_register(const tether_seq_range *ranges, size_t n, tether_seq_table **out)
+int tether__seq_register(const tether_seq_range *ranges, size_t n, tether_seq_table **out)
 {
     struct tether_seq_table *t;
     int err;
@@ -365,7 +365,7 @@ int tether_seq_register(const tether_seq_range *ranges, size_t n, tether_seq_tab
     return 0;
 }
 
-int tether_seq_unregister(tether_seq_table *t)
+int tether__seq_unregister(tether_seq_table *t)
 {
     int err = -EINVAL;
 
@@ -449,7 +449,7 @@ static void report(const tether_seq_record *start, int err)
         return;
 }
 
-int tether_seq_register_section(const tether_seq_record *start, const tether_seq_record *stop)
+int tether__seq_register_section(const tether_seq_record *start, const tether_seq_record *stop)
 {
     int err = section_register(start, stop, 1);
 
@@ -458,7 +458,7 @@ int tether_seq_register_section(const tether_seq_record *start, const tether_seq
     return err;
 }
 
-int tether_seq_unregister_section(const tether_seq_record *start)
+int tether__seq_unregister_section(const tether_seq_record *start)
 {
     struct tether_seq_table *t;
     int err = -ENOENT;

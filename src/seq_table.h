@@ -30,4 +30,13 @@ int tether__seq_find(uintptr_t pc, int event, struct tether_seq_entry *out);
  */
 int tether__seq_defers(uintptr_t pc);
 
+/*
+ * The public registration functions (tether/seq.h) without the host-call
+ * bracket that seq_api.c puts around them for callers on a fiber.
+ */
+int tether__seq_register(const tether_seq_range *ranges, size_t n, tether_seq_table **out);
+int tether__seq_unregister(tether_seq_table *t);
+int tether__seq_register_section(const tether_seq_record *start, const tether_seq_record *stop);
+int tether__seq_unregister_section(const tether_seq_record *start);
+
 #endif

@@ -179,6 +179,8 @@ static void thread_exit(struct tether_thread *t)
         if (f->stack.guard_open)
             tether__stack_guard_close(&f->stack);
         atomic_store_explicit(&f->claim.state, (uint64_t)TETHER_TERMINATED, memory_order_release);
+        if (f->destroy_with_thread)
+            tether_fiber_destroy(f); /* a guarded call's fiber: nobody else holds it */
     }
     t->exited = NULL;
 }

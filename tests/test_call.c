@@ -6,12 +6,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fenv.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -250,6 +252,147 @@ START_TEST(test_fiber_inside_a_call_keeps_its_fault)
     void *ret = NULL;
     ck_assert_int_eq(tether_call(resumes_inner, (void *)(intptr_t)TETHER_FAULT_SEGV, &ret, NULL), 0);
     ck_assert_ptr_eq(ret, (void *)(intptr_t)TETHER_FAULTED);
+}
+END_TEST
+
+/* ----------------------------------------- what an escape leaves behind */
+
+static void *spins(void *arg);
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void spin_for(double s)
+{
+    double end = seconds() + s;
+    while (seconds() < end)
+        __asm__ volatile("" ::: "memory");
+}
+
+/* fn opens a bracket, its fiber's deadline passes inside, then it faults. */
+static void *bracket_then_fault(void *arg)
+{
+    (void)arg;
+    tether_host_enter();
+    spin_for(0.03);
+    return (void *)(intptr_t)fault_segv();
+}
+
+static void *calls_then_spins(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    tether_call(bracket_then_fault, NULL, NULL, NULL);
+    spin_for(2.0); /* guest code: only the kill should end this */
+    return (void *)1;
+}
+
+/* The kill that waited for fn's bracket acts when the escape drops the bracket. */
+START_TEST(test_escape_lets_a_pending_kill_act)
+{
+    tether_fiber *f = make_fiber(calls_then_spins, NULL);
+    void *out = NULL;
+    double t0 = seconds();
+    ck_assert_int_eq(tether_fiber_resume_for(f, NULL, &out, 10 * 1000000ull), TETHER_TERMINATED);
+    ck_assert_ptr_eq(out, TETHER_DEADLINE_EXCEEDED);
+    ck_assert_msg(seconds() - t0 < 1.0, "the kill took %.2f s", seconds() - t0);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/* fn unmasks a floating-point exception and changes the rounding, then faults. */
+static void *changes_fp_then_faults(void *arg)
+{
+    (void)arg;
+    feenableexcept(FE_DIVBYZERO);
+    fesetround(FE_UPWARD);
+    return (void *)(intptr_t)fault_segv();
+}
+
+START_TEST(test_escape_restores_fp_control)
+{
+    volatile double zero_d = 0.0, one = 1.0, r;
+    ck_assert_int_eq(tether_call(changes_fp_then_faults, NULL, NULL, NULL), -EFAULT);
+    ck_assert_int_eq(fegetexcept(), 0);
+    ck_assert_int_eq(fegetround(), FE_TONEAREST);
+    r = one / zero_d; /* would be SIGFPE had fn's mask stayed */
+    ck_assert(r > 1e308);
+}
+END_TEST
+
+/* A cleanup that faults while its fiber is unwound is the unwind's fault, not fn's. */
+static void fault_in_cleanup(int *unused)
+{
+    (void)unused;
+    fault_segv();
+}
+
+static int ran_on;
+
+static void *yields_with_a_bad_cleanup(void *arg)
+{
+    int c __attribute__((cleanup(fault_in_cleanup))) = 0;
+    (void)arg;
+    (void)c;
+    tether_yield(NULL, NULL);
+    return NULL;
+}
+
+static void *guest_calls_yielder(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    tether_call(yields_with_a_bad_cleanup, NULL, NULL, NULL);
+    ran_on = 1; /* never: the unwind owns the fiber */
+    return NULL;
+}
+
+START_TEST(test_fault_in_cleanup_during_unwind_is_not_the_calls)
+{
+    tether_fiber *f = make_fiber(guest_calls_yielder, NULL);
+    ran_on = 0;
+    ck_assert_int_eq(tether_fiber_resume(f, NULL, NULL), TETHER_YIELDED);
+    ck_assert_int_eq(tether_fiber_unwind(f), -EFAULT);
+    ck_assert_int_eq(tether_fiber_state(f), TETHER_FAULTED);
+    ck_assert_int_eq(ran_on, 0);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/* A call on a fiber killed while it runs fn on another fiber: nothing is leaked. */
+static void *call_on_fiber_spinning(void *arg, void *in)
+{
+    tether_call_opts o = {0};
+    (void)arg;
+    (void)in;
+    tether_call_on_fiber(spins, NULL, NULL, &o, NULL);
+    return NULL;
+}
+
+START_TEST(test_killed_around_call_on_fiber_leaks_nothing)
+{
+    long rss0;
+    int fds0;
+    for (int i = 0; i < 200; i++) { /* warm up */
+        tether_fiber *f = make_fiber(call_on_fiber_spinning, NULL);
+        ck_assert_int_eq(tether_fiber_resume_for(f, NULL, NULL, 200000ull), TETHER_TERMINATED);
+        tether_fiber_destroy(f);
+    }
+    rss0 = resident_kib();
+    fds0 = open_fds();
+    for (int i = 0; i < 2000; i++) {
+        tether_fiber *f = make_fiber(call_on_fiber_spinning, NULL);
+        ck_assert_int_eq(tether_fiber_resume_for(f, NULL, NULL, 200000ull), TETHER_TERMINATED);
+        tether_fiber_destroy(f);
+    }
+    /* A leaked fiber holds a 1 MiB slot with touched pages: 2000 would show. */
+    ck_assert_msg(resident_kib() - rss0 < 4096, "resident memory grew by %ld KiB",
+                  resident_kib() - rss0);
+    ck_assert_int_eq(open_fds(), fds0);
 }
 END_TEST
 
@@ -594,6 +737,9 @@ int main(void)
     tcase_add_test(tc, test_call_on_a_fiber);
     tcase_add_test(tc, test_fault_after_calls_is_the_fibers);
     tcase_add_test(tc, test_fiber_inside_a_call_keeps_its_fault);
+    tcase_add_test(tc, test_escape_lets_a_pending_kill_act);
+    tcase_add_test(tc, test_escape_restores_fp_control);
+    tcase_add_test(tc, test_fault_in_cleanup_during_unwind_is_not_the_calls);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fiber");
@@ -606,6 +752,7 @@ int main(void)
     tc = tcase_create("soak");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_100k_guarded_calls_no_growth);
+    tcase_add_test(tc, test_killed_around_call_on_fiber_leaks_nothing);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("chain");

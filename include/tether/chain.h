@@ -21,7 +21,10 @@
  *
  * Handlers run inside the signal handler, on the thread's alternate
  * signal stack: they must be async-signal-safe (no malloc, no locks, no
- * stdio) and must keep errno. Registration and removal are safe at any
+ * stdio), must keep errno, and must return: a handler that leaves by
+ * siglongjmp leaves a read of the chain open, and every later
+ * registration or removal then waits for it for good. (To continue
+ * elsewhere, edit the context and answer TETHER_FAULT_FIXED.) Registration and removal are safe at any
  * time from any thread (not from a handler), also while other threads
  * fault; once tether_fault_handler_remove() returns, the handler is not
  * running and will not be called again, so its argument may be freed.
