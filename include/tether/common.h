@@ -29,6 +29,8 @@
 #ifndef TETHER_COMMON_H
 #define TETHER_COMMON_H
 
+#include <tether/version.h>
+
 #ifdef __cplusplus
 #define TETHER_BEGIN_DECLS extern "C" {
 #define TETHER_END_DECLS }
@@ -50,6 +52,16 @@ TETHER_BEGIN_DECLS
  * negative errno value, zero, or a positive tether_state. Never NULL.
  */
 TETHER_API const char *tether_strerror(int code);
+
+/*
+ * The version of the library the program runs with (which may be newer
+ * than the headers it was built with: compare with tether/version.h's
+ * macros). tether_version() returns a static string, "0.1.0", never
+ * NULL; tether_version_number() the same version as
+ * TETHER_VERSION_ENCODE(major, minor, patch) makes it, 0x000100.
+ */
+TETHER_API const char *tether_version(void);
+TETHER_API unsigned tether_version_number(void);
 
 TETHER_END_DECLS
 
