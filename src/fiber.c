@@ -182,6 +182,9 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
         opts = &defaults;
     if (opts->flags & ~KNOWN_FLAGS)
         return -EINVAL;
+    for (size_t i = 0; i < sizeof opts->reserved / sizeof opts->reserved[0]; i++)
+        if (opts->reserved[i])
+            return -EINVAL; /* an option of a later release */
     size = opts->stack_size;
     guard = opts->guard_size;
     if ((err = tether__stack_geometry(&size, &guard)) != 0)

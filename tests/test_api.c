@@ -45,6 +45,72 @@ START_TEST(test_version_encoding_orders)
 }
 END_TEST
 
+/* ------------------------------------------------------------ structs */
+
+static void *return_arg(void *arg, void *in);
+static void *ret_arg(void *arg)
+{
+    return arg;
+}
+
+/* Options of a later release (a reserved field set) are refused, not ignored. */
+START_TEST(test_reserved_options_refused)
+{
+    tether_fiber_opts fo = {0};
+    tether_call_opts co = {0};
+    tether_fiber *f = NULL;
+    void *ret = NULL;
+
+    for (size_t i = 0; i < sizeof fo.reserved / sizeof fo.reserved[0]; i++) {
+        fo.reserved[i] = 1;
+        ck_assert_int_eq(tether_fiber_create(&f, return_arg, NULL, &fo), -EINVAL);
+        fo.reserved[i] = 0;
+    }
+    ck_assert_ptr_null(f);
+    co.reserved[3] = 1;
+    ck_assert_int_eq(tether_call_on_fiber(ret_arg, &co, &ret, &co, NULL), -EINVAL);
+    ck_assert_ptr_null(ret);
+    co.reserved[3] = 0;
+    ck_assert_int_eq(tether_call_on_fiber(ret_arg, &co, &ret, &co, NULL), 0);
+    ck_assert_ptr_eq(ret, &co);
+}
+END_TEST
+
+/* A report is written whole: its reserved fields read zero. */
+START_TEST(test_reports_written_whole)
+{
+    tether_call_report cr;
+    tether_unwind_report ur;
+    tether_fiber *f = make_fiber(return_arg, NULL);
+
+    memset(&cr, 0xa5, sizeof cr);
+    ck_assert_int_eq(tether_call_on_fiber(ret_arg, NULL, NULL, NULL, &cr), 0);
+    ck_assert_int_eq(cr.state, TETHER_RETURNED);
+    for (size_t i = 0; i < sizeof cr.reserved / sizeof cr.reserved[0]; i++)
+        ck_assert_uint_eq(cr.reserved[i], 0);
+    memset(&ur, 0xa5, sizeof ur);
+    ck_assert_int_eq(tether_fiber_unwind_report(f, &ur), 0);
+    for (size_t i = 0; i < sizeof ur.reserved / sizeof ur.reserved[0]; i++)
+        ck_assert_int_eq(ur.reserved[i], 0);
+    tether_fiber_destroy(f);
+}
+END_TEST
+
+/*
+ * The sizes of the structs programs allocate are part of the ABI: a
+ * change here is a new soname (configure.ac), not an accident. x86_64.
+ */
+START_TEST(test_struct_sizes_fixed)
+{
+    ck_assert_uint_eq(sizeof(tether_fiber_opts), 112);
+    ck_assert_uint_eq(sizeof(tether_call_opts), 96);
+    ck_assert_uint_eq(sizeof(tether_call_report), 632);
+    ck_assert_uint_eq(sizeof(tether_unwind_report), 32);
+    ck_assert_uint_eq(sizeof(tether_fault), 576);
+    ck_assert_uint_eq(sizeof(tether_code_range), 16);
+}
+END_TEST
+
 /* ------------------------------------------------------------- names */
 
 static void *return_arg(void *arg, void *in)
@@ -391,6 +457,10 @@ static Suite *api_suite(void)
     tcase_add_test(version, test_version_agrees);
     tcase_add_test(version, test_version_encoding_orders);
     suite_add_tcase(s, version);
+
+    tcase_add_test(version, test_reserved_options_refused);
+    tcase_add_test(version, test_reports_written_whole);
+    tcase_add_test(version, test_struct_sizes_fixed);
 
     tcase_add_test(names, test_name_from_options_is_copied);
     tcase_add_test(names, test_name_none_by_default);

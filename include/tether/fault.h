@@ -73,7 +73,9 @@ enum tether_reg {
 
 /*
  * A fault record. Filled in by the signal handler at the moment of the
- * fault; valid while the fiber exists.
+ * fault; valid while the fiber exists. Its layout is fixed for the life
+ * of the soname (tether_call() writes it into the caller's memory, and
+ * other structs embed it): see tether/common.h.
  */
 typedef struct tether_fault {
     int kind;          /* a tether_fault_kind */

@@ -30,6 +30,7 @@
 #define TETHER_FIBER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <tether/common.h>
 
 TETHER_BEGIN_DECLS
@@ -107,7 +108,10 @@ typedef enum tether_state {
  */
 #define TETHER_FIBER_FP_CONTROL 0x8u
 
-/* A range of code addresses, [start, end). */
+/*
+ * A range of code addresses, [start, end). An array element: its layout
+ * is fixed (see tether/common.h).
+ */
 typedef struct tether_code_range {
     const void *start;
     const void *end;
@@ -122,6 +126,7 @@ typedef struct tether_code_range {
 /*
  * Options for tether_fiber_create(). Zero-initialise and set what you
  * need: a zero field means the default. Passing NULL means all defaults.
+ * New options come from `reserved` (see tether/common.h).
  */
 typedef struct tether_fiber_opts {
     size_t stack_size; /* usable stack: 0 = TETHER_STACK_SIZE_DEFAULT */
@@ -144,12 +149,14 @@ typedef struct tether_fiber_opts {
      * (the default): no name.
      */
     const char *name;
+    uint64_t reserved[8]; /* zero; room for later options */
 } tether_fiber_opts;
 
 /*
  * Creates a READY fiber that will run fn(arg, in) on a fresh stack.
  * Returns 0 and stores the fiber in *out, or:
- *   -EINVAL  out or fn is NULL, opts->flags has unknown bits, a
+ *   -EINVAL  out or fn is NULL, opts->flags has unknown bits or
+ *            opts->reserved is not zero, a
  *            guest_code range is empty (start >= end), guest_code is
  *            NULL with a nonzero count, or non-NULL with a zero count
  *            (a fiber with no guest code at all is a mistake: pass
