@@ -464,8 +464,8 @@ int tether_fiber_stack(const tether_fiber *f, void **lo, void **hi)
 
 /*
  * A record is a fiber's own when the fiber object around it ends where
- * a slot does, at a page boundary (object_in), and its slot says it
- * lives there. Only the page holding r is read (the fiber object lies in
+ * a slot does, at a page boundary (object_in), is a live fiber (its
+ * magic) and its slot says it lives there. Only the page holding r is read (the fiber object lies in
  * one page, the static assertion above), so a record anywhere else costs
  * at most a few loads of the caller's own memory, never a fault; the
  * sanitizers are told those loads are meant.
@@ -480,5 +480,5 @@ tether__fiber_of_fault(const tether_fault *r)
     if (!r || (uintptr_t)r < offsetof(tether_fiber, fault) ||
         (at + size) % tether__page_size() != 0)
         return NULL;
-    return object_in(&f->stack) == f ? f : NULL;
+    return f->magic == TETHER_FIBER_MAGIC && object_in(&f->stack) == f ? f : NULL;
 }

@@ -68,6 +68,9 @@
  *   functions or types. tether_wasm_module and the arrays it points to
  *   carry their own layout number (TETHER_WASM_MODULE_ABI).
  *
+ *   tether_debug_info (tether/debug.h, for debuggers) says its own
+ *   version and size: fields are only ever added at its end.
+ *
  *   Enumerations and flags may gain values. Handle values you do not
  *   know (the *_name() functions return a text for any value); unknown
  *   flag bits are refused with -EINVAL.
