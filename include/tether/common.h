@@ -56,15 +56,18 @@
  *   are taken from `reserved`, written as zero until then.
  *
  *   Records the library keeps and hands out by pointer
- *   (tether_fault_event, tether_wasm_trap_record): new fields may be
- *   added at their end. Read them through the pointer; do not allocate
- *   them (a copy holds the fields its program knew).
+ *   (tether_fault_event, tether_seq_fault, tether_wasm_trap_record):
+ *   new fields may be added at their end. Read them through the
+ *   pointer; do not allocate them (a copy holds the fields its program
+ *   knew).
  *
  *   Fixed for the life of the soname: tether_fault (the library writes
  *   it into programs' memory, tether_call() does, and it is embedded in
- *   other structs), and the element types of arrays the program passes
- *   (tether_code_range, tether_wasm_host_import, tether_wasm_val), whose
- *   size is the array's stride. What they cannot say comes as new
+ *   other structs), the element types of arrays the program passes
+ *   (tether_code_range, tether_seq_range, tether_wasm_host_import,
+ *   tether_wasm_val), whose size is the array's stride, and
+ *   tether_seq_record, which objects carry in their sections (its
+ *   reserved bits must be zero). What they cannot say comes as new
  *   functions or types. tether_wasm_module and the arrays it points to
  *   carry their own layout number (TETHER_WASM_MODULE_ABI).
  *
