@@ -64,7 +64,7 @@ int main(int argc, char **argv)
     const char *slash = strrchr(argv[0], '/');
     tether_wasm_pool *pool;
     tether_wasm_instance *inst;
-    tether_wasm_instance_opts opts = {host, 2, NULL, 0};
+    tether_wasm_instance_opts opts = {.imports = host, .nimports = 2};
     tether_wasm_val key = {.i32 = 7}, result;
     int st;
 

@@ -16,5 +16,6 @@
 #include <tether/probe.h>
 #include <tether/seq.h>
 #include <tether/unwind.h>
+#include <tether/version.h>
 
 #endif

@@ -158,6 +158,11 @@ static int format(const tether_fault *f, char *buf, size_t len)
         return -EINVAL;
     if (len > 0)
         buf[0] = '\0';
+    if (atomic_load_explicit(&tether__fibers_named, memory_order_relaxed)) {
+        const tether_fiber *owner = tether__fiber_of_fault(f);
+        if (owner && owner->name[0])
+            put(&o, "fiber \"%s\": ", owner->name);
+    }
     put(&o, "%s: %s (%s) at address %p\n", tether_fault_kind_name(f->kind),
         signal_name(f->signo), code_name(f->signo, f->code), f->addr);
     put(&o, "  pc %p sp %p\n", f->pc, f->sp);

@@ -183,6 +183,9 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
         opts = &defaults;
     if (opts->flags & ~KNOWN_FLAGS)
         return -EINVAL;
+    for (size_t i = 0; i < sizeof opts->reserved / sizeof opts->reserved[0]; i++)
+        if (opts->reserved[i])
+            return -EINVAL; /* an option of a later release */
     size = opts->stack_size;
     guard = opts->guard_size;
     if ((err = tether__stack_geometry(&size, &guard)) != 0)
@@ -204,6 +207,7 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
     }
     f->flags = opts->flags;
     f->user_data = NULL;
+    tether__fiber_name_set(f, opts->name);
     f->id = new_id();
     atomic_store_explicit(&f->kswitch, NULL, memory_order_relaxed);
     tether__claim_init(&f->claim);
@@ -457,4 +461,25 @@ int tether_fiber_stack(const tether_fiber *f, void **lo, void **hi)
     if (hi)
         *hi = f->record; /* its first frame, the bottom frame, starts here */
     return 0;
+}
+
+/*
+ * A record is a fiber's own when the fiber object around it ends where
+ * a slot does, at a page boundary (object_in), is a live fiber (its
+ * magic) and its slot says it lives there. Only the page holding r is read (the fiber object lies in
+ * one page, the static assertion above), so a record anywhere else costs
+ * at most a few loads of the caller's own memory, never a fault; the
+ * sanitizers are told those loads are meant.
+ */
+__attribute__((no_sanitize_address)) const tether_fiber *
+tether__fiber_of_fault(const tether_fault *r)
+{
+    size_t size = (sizeof(tether_fiber) + 63) & ~(size_t)63;
+    uintptr_t at = (uintptr_t)r - offsetof(tether_fiber, fault);
+    const tether_fiber *f = (const tether_fiber *)at;
+
+    if (!r || (uintptr_t)r < offsetof(tether_fiber, fault) ||
+        (at + size) % tether__page_size() != 0)
+        return NULL;
+    return f->magic == TETHER_FIBER_MAGIC && object_in(&f->stack) == f ? f : NULL;
 }

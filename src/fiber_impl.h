@@ -69,6 +69,12 @@ struct tether_fiber {
     int unwind_result;           /* what the last unwind returned */
     int unwind_passed_over;      /* frames whose cleanups it could not run */
 
+    /*
+     * Its name (tether_fiber_set_name), NUL-terminated, "" for none:
+     * written at creation (one byte, without a name) and when named.
+     */
+    char name[TETHER_FIBER_NAME_MAX + 1];
+
     /* Cold: written when needed. */
     uint64_t magic;              /* TETHER_FIBER_MAGIC while the fiber exists (for debuggers) */
     _Atomic int fault_walked;    /* its backtrace: 0 not yet, 1 walking, 2 done */
@@ -362,5 +368,18 @@ struct tether_fiber_hooks {
 
 /* The unwind hook on f (0 if nothing unwinds: no frames were ever kept). */
 int tether__fiber_unwind(tether_fiber *f, int keep_record);
+
+/* Copies a name into f (fiber_info.c): NULL or "" for none. */
+void tether__fiber_name_set(tether_fiber *f, const char *name);
+
+/* Set once any fiber has had a name (fiber_info.c). */
+extern _Atomic int tether__fibers_named;
+
+/*
+ * The fiber whose own fault record r is (the pointer tether_fiber_fault
+ * returns), or NULL for any other record: a copy, tether_call's, a wasm
+ * trap's (fiber.c).
+ */
+const tether_fiber *tether__fiber_of_fault(const tether_fault *r);
 
 #endif

@@ -220,6 +220,9 @@ int tether_call_on_fiber(tether_call_fn fn, void *arg, void **ret,
         return -EINVAL;
     if (!opts)
         opts = &defaults;
+    for (size_t i = 0; i < sizeof opts->reserved / sizeof opts->reserved[0]; i++)
+        if (opts->reserved[i])
+            return -EINVAL; /* an option of a later release */
     fo.stack_size = opts->stack_size;
     /*
      * On a fiber, the whole call is a host call: a kill of the calling

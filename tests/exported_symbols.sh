@@ -1,14 +1,16 @@
 #!/bin/sh
 # The shared library exports exactly the functions and data the public
-# headers declare with TETHER_API, and nothing else.
+# headers declare with TETHER_API, and nothing else (not the bounds the linker
+# defines for the library's sections, __start_tether_thread_hooks and
+# the like); each carries the version node src/libtether.map gives it.
 set -u
 lib=${top_builddir:-.}/.libs/libtether.so
 src=${top_srcdir:-.}
-NM=${NM:-nm}  # may carry flags (libtool sets "nm -B"): used unquoted
+map=$src/src/libtether.map
 [ -f "$lib" ] || { echo "FAIL: $lib not built"; exit 1; }
-# Global definitions only (uppercase types): a link-time optimiser may
-# leave a local symbol in the dynamic table.
-exported=$($NM -D --defined-only "$lib" | awk '$2 ~ /^[A-Z]$/ {print $3}' | sort -u)
+exports=$(sh "$src/tests/dynsyms.sh" "$lib") || { echo "FAIL: readelf"; exit 1; }
+mapped=$(sh "$src/tests/dynsyms.sh" --map "$map") || { echo "FAIL: $map"; exit 1; }
+exported=$(echo "$exports" | grep -v '^nodes:' | cut -d' ' -f1)
 # include/tether/wasm.h is libtether-wasm's (tests/wasm/exported_symbols.sh).
 # Functions (TETHER_API ... name(...)) and data (TETHER_API extern ... name;).
 headers=$(cat "$src"/include/tether.h $(ls "$src"/include/tether/*.h | grep -v '/wasm\.h$') |
@@ -16,14 +18,33 @@ headers=$(cat "$src"/include/tether.h $(ls "$src"/include/tether/*.h | grep -v '
 declared=$( { echo "$headers" | grep -oE 'TETHER_API[^;(]*\(' | sed -E 's/\($//; s/.*[ *]//'
               echo "$headers" | grep -oE 'TETHER_API extern [^;(]*;' | sed -E 's/;$//; s/.*[ *]//'
             } | sort -u)
-echo "exported:"; echo "$exported" | sed 's/^/  /'
+listed=$(echo "$mapped" | grep -v '^nodes:' | cut -d' ' -f1)
+echo "exported:"; echo "$exports" | sed 's/^/  /'
+fails=0
 if [ -z "$declared" ]; then echo "FAIL: no TETHER_API declarations found"; exit 1; fi
+for s in $(echo "$declared" | grep -vxF "$listed"); do
+    echo "FAIL: $s is declared TETHER_API but not listed in src/libtether.map" \
+         "(add it to the node of the coming release)"
+    fails=$((fails + 1))
+done
+for s in $(echo "$listed" | grep -vxF "$declared"); do
+    echo "FAIL: src/libtether.map lists $s, which no header declares TETHER_API"
+    fails=$((fails + 1))
+done
 if [ "$exported" != "$declared" ]; then
     echo "FAIL: exports differ from the headers' declarations"
     echo "declared:"; echo "$declared" | sed 's/^/  /'
-    exit 1
+    fails=$((fails + 1))
+fi
+if [ "$exports" != "$mapped" ]; then
+    echo "FAIL: exports or their versions differ from src/libtether.map:"
+    t=$(mktemp) && printf '%s\n' "$mapped" > "$t" &&
+        printf '%s\n' "$exports" | diff "$t" - | sed 's/^/  /'
+    rm -f "$t"
+    fails=$((fails + 1))
 fi
 for s in $exported; do
-    case $s in tether_*) ;; *) echo "FAIL: $s lacks the tether_ prefix"; exit 1 ;; esac
+    case $s in tether_*) ;; *) echo "FAIL: $s lacks the tether_ prefix"; fails=$((fails + 1)) ;; esac
 done
-echo "PASS: $(echo "$exported" | wc -l) symbols, all declared"
+[ "$fails" -eq 0 ] || exit 1
+echo "PASS: $(echo "$exported" | wc -l) symbols, all declared, each with its version ($(echo "$exports" | sed -n 's/^nodes: //p'))"

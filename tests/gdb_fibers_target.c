@@ -101,6 +101,12 @@ int main(int argc, char **argv)
         tether_fiber_create(&terminated, terminator, NULL, &o) ||
         tether_fiber_create(&running, spinner, NULL, &o))
         return 1;
+    /* Names, shown by info fibers. */
+    tether_fiber_set_name(ready, "idle");
+    tether_fiber_set_name(yielded, "worker");
+    tether_fiber_set_name(faulted, "crasher");
+    tether_fiber_set_name(terminated, "quitter");
+    tether_fiber_set_name(running, "busy");
     if (tether_fiber_resume(yielded, NULL, NULL) != TETHER_YIELDED ||
         tether_fiber_resume(faulted, NULL, NULL) != TETHER_FAULTED ||
         tether_fiber_resume(terminated, NULL, NULL) != TETHER_TERMINATED)

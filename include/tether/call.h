@@ -49,7 +49,10 @@ typedef void *(*tether_call_fn)(void *arg);
  */
 TETHER_API int tether_call(tether_call_fn fn, void *arg, void **ret, tether_fault *fault);
 
-/* Options of tether_call_on_fiber(); zeros are the defaults. */
+/*
+ * Options of tether_call_on_fiber(); zero-initialise: zeros are the
+ * defaults, and new options come from `reserved` (see tether/common.h).
+ */
 typedef struct tether_call_opts {
     size_t stack_size;   /* the fiber's stack (0: TETHER_STACK_SIZE_DEFAULT) */
     uint64_t timeout_ns; /* 0: none; else the call is killed after this long */
@@ -59,14 +62,19 @@ typedef struct tether_call_opts {
      */
     void (*on_start)(tether_fiber *f, void *start_arg);
     void *start_arg;
+    uint64_t reserved[8]; /* zero; room for later options */
 } tether_call_opts;
 
-/* What a call on a fiber came to. */
+/*
+ * What a call on a fiber came to. Filled whole by the call; later fields
+ * come from `reserved` (see tether/common.h).
+ */
 typedef struct tether_call_report {
     int state;          /* TETHER_RETURNED, TETHER_FAULTED or TETHER_TERMINATED */
     tether_fault fault; /* FAULTED: the record, with the backtrace at the fault */
     void *details;      /* TERMINATED: what the kill said (TETHER_DEADLINE_EXCEEDED) */
     int passed_over;    /* what the unwind returned (see tether_fiber_unwind) */
+    uint64_t reserved[4]; /* zero */
 } tether_call_report;
 
 /*
@@ -76,7 +84,7 @@ typedef struct tether_call_report {
  * time limit ran out, -ECANCELED if a kill switch or tether_terminate()
  * ended it; *report (if not NULL)
  * says which, with the fault record. Also -EINVAL (NULL fn, a bad
- * option), -ERANGE (stack size), -ENOMEM, -EAGAIN. If fn yields, the
+ * option, opts->reserved not zero), -ERANGE (stack size), -ENOMEM, -EAGAIN. If fn yields, the
  * fiber is ended as TERMINATED (-ECANCELED): a guarded call does not
  * suspend.
  */

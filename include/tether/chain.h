@@ -44,7 +44,10 @@ typedef enum tether_fault_answer {
     TETHER_FAULT_FAIL = 2
 } tether_fault_answer;
 
-/* What a handler sees. */
+/*
+ * What a handler sees. The library makes it and passes it by pointer:
+ * later fields are added at its end (see tether/common.h).
+ */
 typedef struct tether_fault_event {
     int signo;                  /* SIGSEGV, SIGBUS, SIGILL or SIGFPE */
     const siginfo_t *info;      /* as the kernel gave it */

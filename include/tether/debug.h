@@ -55,7 +55,7 @@ struct tether_debug_info {
     uint32_t fiber_regs;         /* TETHER_NREGS x 8 bytes */
     uint32_t fiber_fault;        /* a tether_fault (tether/fault.h) */
     uint32_t fiber_parent;       /* the fiber hosting it while it runs, or 0 */
-    uint32_t fiber_name;         /* a NUL-terminated name, or UINT32_MAX if fibers have none */
+    uint32_t fiber_name;         /* a NUL-terminated name (TETHER_FIBER_NAME_MAX + 1 bytes at most), or UINT32_MAX if fibers have none */
     uint32_t saved_size;         /* the suspended block */
     uint32_t saved_rip, saved_rbp, saved_rbx, saved_r12, saved_r13, saved_r14, saved_r15;
     const void *frame_signal;

@@ -73,7 +73,9 @@ enum tether_reg {
 
 /*
  * A fault record. Filled in by the signal handler at the moment of the
- * fault; valid while the fiber exists.
+ * fault; valid while the fiber exists. Its layout is fixed for the life
+ * of the soname (tether_call() writes it into the caller's memory, and
+ * other structs embed it): see tether/common.h.
  */
 typedef struct tether_fault {
     int kind;          /* a tether_fault_kind */
@@ -118,7 +120,9 @@ TETHER_API const char *tether_fault_kind_name(int kind);
 /*
  * Writes a human-readable, multi-line report of a fault into buf (always
  * NUL-terminated when len > 0): the kind, signal, code, address, pc and
- * sp, then one line per frame with the function and offset (exported
+ * sp (the first line begins with `fiber "NAME": ` when the record is a
+ * named fiber's own, as tether_fiber_fault() returns it; a copy of a
+ * record has no fiber), then one line per frame with the function and offset (exported
  * ones from dladdr(), static ones from the module's own symbol table
  * unless it was stripped; C++ names demangled when libstdc++ is in the
  * process), the module, and for a pc no module holds "? (no module)".

@@ -30,6 +30,7 @@
 #define TETHER_FIBER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <tether/common.h>
 
 TETHER_BEGIN_DECLS
@@ -107,7 +108,10 @@ typedef enum tether_state {
  */
 #define TETHER_FIBER_FP_CONTROL 0x8u
 
-/* A range of code addresses, [start, end). */
+/*
+ * A range of code addresses, [start, end). An array element: its layout
+ * is fixed (see tether/common.h).
+ */
 typedef struct tether_code_range {
     const void *start;
     const void *end;
@@ -116,9 +120,13 @@ typedef struct tether_code_range {
 /* Most ranges a fiber's guest_code may list. */
 #define TETHER_GUEST_CODE_MAX 1024u
 
+/* The longest name a fiber keeps, in bytes (its NUL not counted). */
+#define TETHER_FIBER_NAME_MAX 31u
+
 /*
  * Options for tether_fiber_create(). Zero-initialise and set what you
  * need: a zero field means the default. Passing NULL means all defaults.
+ * New options come from `reserved` (see tether/common.h).
  */
 typedef struct tether_fiber_opts {
     size_t stack_size; /* usable stack: 0 = TETHER_STACK_SIZE_DEFAULT */
@@ -134,12 +142,21 @@ typedef struct tether_fiber_opts {
      */
     const tether_code_range *guest_code;
     size_t guest_code_count;
+    /*
+     * A name for the fiber, for people: fault reports
+     * (tether_fault_format) and debuggers show it. Copied, cut to
+     * TETHER_FIBER_NAME_MAX bytes (see tether_fiber_set_name()). NULL
+     * (the default): no name.
+     */
+    const char *name;
+    uint64_t reserved[8]; /* zero; room for later options */
 } tether_fiber_opts;
 
 /*
  * Creates a READY fiber that will run fn(arg, in) on a fresh stack.
  * Returns 0 and stores the fiber in *out, or:
- *   -EINVAL  out or fn is NULL, opts->flags has unknown bits, a
+ *   -EINVAL  out or fn is NULL, opts->flags has unknown bits or
+ *            opts->reserved is not zero, a
  *            guest_code range is empty (start >= end), guest_code is
  *            NULL with a nonzero count, or non-NULL with a zero count
  *            (a fiber with no guest code at all is a mistake: pass
@@ -256,6 +273,59 @@ TETHER_API int tether_fiber_reset(tether_fiber *f, tether_fn fn, void *arg,
  */
 TETHER_API void *tether_fiber_user_data(const tether_fiber *f);
 TETHER_API int tether_fiber_set_user_data(tether_fiber *f, void *data);
+
+/*
+ * The fiber's name: tether_fiber_opts.name or the last
+ * tether_fiber_set_name(), as kept; "" if it has none; NULL for a NULL
+ * fiber. The string lives in the fiber: valid until its name is set
+ * again or it is destroyed.
+ */
+TETHER_API const char *tether_fiber_name(const tether_fiber *f);
+
+/*
+ * Names the fiber; NULL or "" removes its name. The name is copied, cut
+ * to its first TETHER_FIBER_NAME_MAX bytes (and, if that would split a
+ * UTF-8 character, before it). A reset keeps it. Returns 0, or -EINVAL
+ * for a NULL fiber. Any thread may call it, in any state of the fiber,
+ * but not while another thread reads the same fiber's name (with
+ * tether_fiber_name() or a fault report of it).
+ */
+TETHER_API int tether_fiber_set_name(tether_fiber *f, const char *name);
+
+/*
+ * A static, lower-case name for a tether_state: "ready", "running",
+ * "yielded", "returned", "faulted", "terminated"; "unknown state" for
+ * any other value (an error code included). Never NULL.
+ */
+TETHER_API const char *tether_state_name(int state);
+
+/*
+ * How much of its stack the fiber has used so far, for sizing stacks:
+ * stores in *bytes the distance from the top of its stack (the *hi of
+ * tether_fiber_stack()) down to the start of the lowest page of the
+ * stack that holds memory. Page granularity: the deepest point the
+ * stack reached, rounded down to its page. Measured with mincore(2)
+ * (one system call per 2 MiB of stack, from the bottom up to the first
+ * page found): it reads the kernel's page tables, not the fiber, so it
+ * works in any state, and for a RUNNING fiber (from code on it, or from
+ * another thread while it runs) it says how deep it has been so far, up
+ * to the moment of the call.
+ *
+ * A high-water mark, not where the stack pointer is now: the pages a
+ * fiber touches stay with its stack. So it also counts what came before
+ * on the same stack: what the fiber's earlier runs used, if it was
+ * reset; and, for a fiber whose stack slot came from the pool (see
+ * TETHER_FIBER_CLEAN_STACK), what the fibers that had the slot before
+ * used, unless they were created with TETHER_FIBER_CLEAN_STACK. Sizing
+ * stacks from it then sizes them for the deepest of those fibers. A
+ * page the kernel swapped out does not count. A fiber that has not run
+ * on a fresh slot reports less than a page (what of the stack lies in
+ * the page that holds the fiber object).
+ *
+ * Returns 0, or -EINVAL (f or bytes is NULL), or -ENOMEM (mincore
+ * failed).
+ */
+TETHER_API int tether_fiber_stack_used(const tether_fiber *f, size_t *bytes);
 
 TETHER_END_DECLS
 

@@ -125,7 +125,8 @@ typedef enum tether_seq_action {
  * addresses. response: the fixup (FAULT) or response address (RESPONSE);
  * NULL for RESTART and DEFER. For PREEMPT, start is the restart point
  * (where the sequence arms its rseq descriptor) and the range is only
- * recorded: the kernel reads the descriptor, not this table.
+ * recorded: the kernel reads the descriptor, not this table. An array
+ * element: its layout is fixed (see tether/common.h).
  */
 typedef struct tether_seq_range {
     const void *start;
@@ -203,7 +204,10 @@ TETHER_API int tether_seq_unregister_section(const tether_seq_record *start);
 TETHER_API int tether_seq_lookup(const void *pc, tether_seq_event event,
                                  tether_seq_range *out);
 
-/* What a FAULT sequence's fixup learns about the fault. */
+/*
+ * What a FAULT sequence's fixup learns about the fault. The library keeps
+ * it: later fields are added at its end (see tether/common.h).
+ */
 typedef struct tether_seq_fault {
     int signo;     /* SIGSEGV, SIGBUS, SIGILL or SIGFPE */
     int code;      /* its si_code (SEGV_MAPERR, SEGV_ACCERR, FPE_INTDIV, ...) */

@@ -137,7 +137,10 @@ TETHER_BEGIN_DECLS
  */
 TETHER_API int tether_fiber_unwind(tether_fiber *f);
 
-/* What the last unwind of a fiber did. */
+/*
+ * What the last unwind of a fiber did. Filled whole; later fields come
+ * from `reserved` (see tether/common.h).
+ */
 typedef struct tether_unwind_report {
     int result;      /* what it returned (or would have, for the unwind
                         that tether_fiber_reset() or destroy runs) */

@@ -81,7 +81,8 @@ TETHER_API const char *tether_wasm_strerror(int code);
 
 /*
  * A wasm value. Types are named by wasm2c's letters: 'i' i32, 'j' i64,
- * 'f' f32, 'd' f64. Integers are stored as unsigned bit patterns.
+ * 'f' f32, 'd' f64. Integers are stored as unsigned bit patterns. An
+ * array element: its layout is fixed (see tether/common.h).
  */
 typedef union tether_wasm_val {
     uint32_t i32;
@@ -129,7 +130,12 @@ typedef struct tether_wasm_import {
     const char *results;
 } tether_wasm_import;
 
-/* The layout of tether_wasm_module this library understands. */
+/*
+ * The layout of tether_wasm_module (and of the export and import arrays
+ * it points to) this library understands. A layout that changes gets a
+ * new number; a library refuses numbers it does not know (-EPROTO,
+ * -EINVAL).
+ */
 #define TETHER_WASM_MODULE_ABI 1
 
 /*
@@ -187,7 +193,8 @@ typedef struct tether_wasm_pool tether_wasm_pool;
 #define TETHER_WASM_PAGES_MAX 65536u /* 4 GiB: all of wasm32 */
 
 /*
- * Pool options. Zero-initialise; a zero field means the default.
+ * Pool options. Zero-initialise; a zero field means the default, and new
+ * options come from `reserved` (see tether/common.h).
  *
  * Address space: each slot reserves TETHER_WASM_SLOT_RESERVATION bytes
  * (8 GiB and 64 KiB: the 4 GiB a wasm32 address reaches, the 4 GiB an
@@ -211,13 +218,15 @@ typedef struct tether_wasm_pool_opts {
      * SIZE_MAX: always memset.
      */
     size_t keep_resident;
+    uint64_t reserved[8]; /* zero; room for later options */
 } tether_wasm_pool_opts;
 
 /* Address space reserved per slot. */
 #define TETHER_WASM_SLOT_RESERVATION ((1ull << 33) + 65536u)
 
 /*
- * Creates a pool. Returns 0, -EINVAL (out is NULL), -ERANGE (an option
+ * Creates a pool. Returns 0, -EINVAL (out is NULL, or opts->reserved is
+ * not zero), -ERANGE (an option
  * outside its bounds) or -ENOMEM (the reservation failed). Thread-safe to
  * use from many threads at once.
  */
@@ -250,6 +259,7 @@ typedef void (*tether_wasm_host_fn)(tether_wasm_instance *inst, void *data,
  *           double *); results is its type letter
  *   MEMORY: ptr is a wasm_rt_memory_t * (from wasm_rt_allocate_memory())
  *   TABLE:  ptr is a wasm_rt_funcref_table_t *
+ * An array element: its layout is fixed (see tether/common.h).
  */
 typedef struct tether_wasm_host_import {
     const char *module;
@@ -263,9 +273,9 @@ typedef struct tether_wasm_host_import {
 } tether_wasm_host_import;
 
 /*
- * Instance options. Zero-initialise; NULL means all defaults. The
- * imports array is not copied: it must outlive the instances made with
- * it, unchanged.
+ * Instance options. Zero-initialise; NULL means all defaults; new
+ * options come from `reserved` (see tether/common.h). The imports array
+ * is not copied: it must outlive the instances made with it, unchanged.
  */
 typedef struct tether_wasm_instance_opts {
     const tether_wasm_host_import *imports; /* matched to the module's */
@@ -273,6 +283,7 @@ typedef struct tether_wasm_instance_opts {
     void *user_data;                        /* tether_wasm_user_data() */
     uint64_t timeout_ns;                    /* tether_wasm_set_timeout(), from
                                                the instantiation on: 0 = none */
+    uint64_t reserved[8];                   /* zero; room for later options */
 } tether_wasm_instance_opts;
 
 /*
@@ -294,7 +305,8 @@ TETHER_API int tether_wasm_link_check(const tether_wasm_module *m,
  *                     larger than max_memory_pages): *out is set, its
  *                     trap is readable, and it can only be reset (to try
  *                     again) or released
- *   -EINVAL  a NULL argument, or m->abi is not TETHER_WASM_MODULE_ABI
+ *   -EINVAL  a NULL argument, m->abi is not TETHER_WASM_MODULE_ABI, or
+ *            opts->reserved is not zero
  *   -EAGAIN  every slot is in use
  *   -ENOENT  an import is not provided (see tether_wasm_link_check())
  *   -ENOMEM  the fiber or the module's state could not be allocated
@@ -469,7 +481,11 @@ typedef enum tether_wasm_trap_kind {
                                                host function */
 } tether_wasm_trap_kind;
 
-/* A trap record: valid until the instance's next call, reset or release. */
+/*
+ * A trap record: valid until the instance's next call, reset or release.
+ * The library keeps it and hands it out by pointer: later fields are
+ * added at its end (see tether/common.h).
+ */
 typedef struct tether_wasm_trap_record {
     int kind;            /* a tether_wasm_trap_kind */
     const char *message; /* tether_wasm_trap_message(kind) */

@@ -82,6 +82,10 @@ int tether_wasm_instance_create(tether_wasm_instance **out, tether_wasm_pool *po
         !m->instantiate || !m->free || (m->nexports && !m->exports) ||
         (m->nimports && !m->imports))
         return -EINVAL;
+    if (opts)
+        for (size_t i = 0; i < sizeof opts->reserved / sizeof opts->reserved[0]; i++)
+            if (opts->reserved[i])
+                return -EINVAL; /* an option of a later release */
     if ((err = tw__module_ready(m)) != 0)
         return err;
     if (!(I = tw__slot_take(pool, &err)))

@@ -70,6 +70,9 @@ static int options(tether_wasm_pool *p, const tether_wasm_pool_opts *o)
 
     if (!o)
         o = &defaults;
+    for (size_t i = 0; i < sizeof o->reserved / sizeof o->reserved[0]; i++)
+        if (o->reserved[i])
+            return -EINVAL; /* an option of a later release */
     p->nslots = o->slots ? o->slots : TETHER_WASM_SLOTS_DEFAULT;
     p->stack_size = o->stack_size ? o->stack_size : TETHER_WASM_STACK_SIZE_DEFAULT;
     p->max_pages = o->max_memory_pages ? o->max_memory_pages : TW_PAGES_LIMIT;

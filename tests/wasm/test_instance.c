@@ -100,7 +100,7 @@ static const tether_wasm_host_import host[] = {
     {"env", "blocking", TETHER_WASM_EXTERN_FUNC, "", "", h_blocking, NULL, NULL},
 };
 
-static const tether_wasm_instance_opts with_host = {host, 5, NULL, 0};
+static const tether_wasm_instance_opts with_host = {.imports = host, .nimports = 5};
 
 /* ------------------------------------------------------------ helpers */
 
@@ -652,6 +652,26 @@ START_TEST(test_pool_limits)
 }
 END_TEST
 
+/* Options of a later release (a reserved field set) are refused, not ignored. */
+START_TEST(test_reserved_options_refused)
+{
+    tether_wasm_pool_opts po = {.slots = 1};
+    tether_wasm_instance_opts io = with_host;
+    tether_wasm_instance *inst = NULL;
+    tether_wasm_pool *p;
+
+    po.reserved[7] = 1;
+    ck_assert_int_eq(tether_wasm_pool_create(&p, &po), -EINVAL);
+    io.reserved[0] = 1;
+    ck_assert_int_eq(tether_wasm_instance_create(&inst, pool, &Z_guest_tether_module, &io),
+                     -EINVAL);
+    ck_assert_ptr_null(inst);
+    /* Nothing was taken: every slot is still there. */
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(tether_wasm_instance_release(make()), 0);
+}
+END_TEST
+
 /* One life: made, used (memory written, grown), trapped, reset, released. */
 static void one_life(int i)
 {
@@ -735,6 +755,7 @@ int main(void)
     tcase_add_checked_fixture(c, setup, teardown);
     tcase_set_timeout(c, 60);
     tcase_add_test(c, test_call_and_release);
+    tcase_add_test(c, test_reserved_options_refused);
     tcase_add_test(c, test_call_direct);
     tcase_add_test(c, test_bad_calls);
     tcase_add_test(c, test_trap_oob_memory);

@@ -259,14 +259,18 @@ static void scrub(const char *dir)
 {
     static const char *const files[] = {
         "module.c", "module.h", "module.so", "cc.log", "module.c.tmp", "module.h.tmp",
-        "tether/common.h", "tether/fiber.h", "tether/fault.h", "tether/wasm.h", "tether",
     };
     char path[PATH_MAX];
 
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        if (pathf(path, "%s/%s", dir, files[i]) == 0 && unlink(path) != 0)
-            rmdir(path);
-    }
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (pathf(path, "%s/%s", dir, files[i]) == 0)
+            unlink(path);
+    /* The headers write_headers wrote: whichever headers.c embeds. */
+    for (size_t i = 0; i < tw_nheaders; i++)
+        if (pathf(path, "%s/%s", dir, tw_headers[i].path) == 0)
+            unlink(path);
+    if (pathf(path, "%s/tether", dir) == 0)
+        rmdir(path);
     rmdir(dir);
 }
 
