@@ -23,9 +23,23 @@
  * stack overflow (of the fiber, or of the thread's own stack, the main
  * thread's included). Both nest. A fault inside fn that something asked
  * before them takes (a code-range fixup, a handler of the fault-handler
- * chain, see tether/chain.h) never reaches them. fn must not leave the
- * call by longjmp; a C++ exception or a thread exit that leaves fn goes
- * through the call, which lets it pass.
+ * chain, see tether/chain.h) never reaches them.
+ *
+ * On the caller's stack: the caller's floating-point control words and
+ * C++ exception state are as they were before the call; a kill that came
+ * while fn was inside a host-call bracket acts when the call fails. A C++
+ * exception or a thread exit (pthread_exit, pthread_cancel) that leaves
+ * fn goes through the call, which lets it pass; but a fault in a cleanup
+ * that such a thread exit runs inside fn fails the call, and the thread
+ * runs on from there. fn must not leave by longjmp: a later fault below
+ * the abandoned frame may be taken for fn's. A fault inside a signal
+ * handler that interrupted fn on the same stack is taken for fn's, and
+ * that handler's signal stays blocked, as after a longjmp out of it.
+ *
+ * On a fiber: a C++ exception that leaves fn stops at the fiber's base
+ * (the call returns -ECANCELED, the report's details are
+ * TETHER_EXCEPTION_ESCAPED); a thread exit inside fn ends the fiber with
+ * the thread, and the fiber is freed then.
  */
 #ifndef TETHER_CALL_H
 #define TETHER_CALL_H
@@ -81,8 +95,8 @@ typedef struct tether_call_report {
  * Calls fn(arg) on a fiber from the pool, and returns when fn has
  * returned or the fiber has died and been unwound. Returns 0 with fn's
  * result in *ret (if not NULL); -EFAULT if fn faulted, -ETIMEDOUT if the
- * time limit ran out, -ECANCELED if a kill switch or tether_terminate()
- * ended it; *report (if not NULL)
+ * time limit ran out, -ECANCELED if a kill switch, tether_terminate() or
+ * an exception fn let escape ended it; *report (if not NULL)
  * says which, with the fault record. Also -EINVAL (NULL fn, a bad
  * option, opts->reserved not zero), -ERANGE (stack size), -ENOMEM, -EAGAIN. If fn yields, the
  * fiber is ended as TERMINATED (-ECANCELED): a guarded call does not

@@ -101,8 +101,9 @@ typedef struct tether_fault {
 
 /*
  * The fault that stopped a FAULTED fiber, or NULL if f is NULL or did not
- * fault. The first call walks the backtrace (microseconds a frame); any
- * thread may call it, the fiber must not be unwound or reset meanwhile.
+ * fault, or is running (an unwind in progress on another thread runs
+ * it). The first call walks the backtrace (microseconds a frame); any
+ * thread may call it; the fiber must not be unwound or reset meanwhile.
  */
 TETHER_API const tether_fault *tether_fiber_fault(const tether_fiber *f);
 

@@ -177,26 +177,24 @@ def find(arg):
 
 
 def symbolize(pc, exact):
-    """'function+off at file:line' for a pc (a return address unless exact)."""
-    look = pc if exact else pc - 1
-    block = None
+    """'function+off at file:line' for a pc (a return address unless exact).
+    Never fails: a pc that is garbage (a corrupt stack) is shown as ??."""
+    look = pc if exact or pc == 0 else pc - 1
     try:
         block = gdb.block_for_pc(look)
-    except RuntimeError:
-        pass
-    name = None
-    while block is not None and block.function is None:
-        block = block.superblock
-    if block is not None and block.function is not None:
-        name = block.function.print_name
-    if name is None:
-        text = gdb.execute("info symbol 0x%x" % look, to_string=True).strip()
-        name = text.split(" in section")[0] if "No symbol" not in text else "??"
-    sal = gdb.find_pc_line(look)
-    where = ""
-    if sal.symtab is not None:
-        where = " at %s:%d" % (sal.symtab.filename, sal.line)
-    return name + where
+        while block is not None and block.function is None:
+            block = block.superblock
+        name = block.function.print_name if block is not None else None
+        if name is None:
+            text = gdb.execute("info symbol 0x%x" % look, to_string=True).strip()
+            name = text.split(" in section")[0] if "No symbol" not in text else "??"
+        sal = gdb.find_pc_line(look)
+        where = ""
+        if sal.symtab is not None:
+            where = " at %s:%d" % (sal.symtab.filename, sal.line)
+        return name + where
+    except Exception:  # gdb.error, RuntimeError, OverflowError: not code
+        return "??"
 
 
 class FiberUnwinder(Unwinder):
@@ -236,6 +234,8 @@ def backtrace(f, limit=256):
         exact = False
         while frame is not None and len(frames) < limit:
             pc = frame.pc()
+            if pc == 0:
+                break  # a corrupt stack: nothing sensible beyond
             if pc == f.stub():
                 exact = True  # the stub: its caller's pc is exact
                 frame = frame.older()
@@ -244,7 +244,10 @@ def backtrace(f, limit=256):
             if info.trampoline <= pc < info.trampoline_end:
                 break  # the fiber's bottom frame
             exact = False
-            frame = frame.older()
+            try:
+                frame = frame.older()
+            except gdb.error:
+                break  # gdb could not unwind further (a corrupt stack)
     finally:
         _unwinder.regs = None
         gdb.invalidate_cached_frames()
@@ -254,7 +257,10 @@ def backtrace(f, limit=256):
 def where(f):
     if f.state == 5:
         return "running on LWP %d" % f.runner
-    frames = backtrace(f, limit=8)
+    try:
+        frames = backtrace(f, limit=8)
+    except (gdb.error, gdb.MemoryError, RuntimeError, OverflowError) as e:
+        return "? (%s)" % e
     if not frames:
         return "-"
     # The innermost frame that is not tether's own.
