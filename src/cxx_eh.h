@@ -49,28 +49,11 @@ static inline int tether__cxx_eh_known(const struct tether_thread *t)
            !atomic_load_explicit(&tether__cxx_get_globals, memory_order_relaxed);
 }
 
-static inline void tether__cxx_eh_swap(struct tether_thread *t, struct tether_cxx_eh *slot)
+/* Exchanges *g (the thread's state, or NULL: no libstdc++) with *slot. */
+static inline void tether__cxx_eh_exchange(struct tether_cxa_eh_globals *g,
+                                           struct tether_cxx_eh *slot)
 {
-    struct tether_cxa_eh_globals *g = t->cxx_globals, was;
-
-    if (__builtin_expect(!g, 0)) {
-        if (!atomic_load_explicit(&tether__cxx_get_globals, memory_order_relaxed) ||
-            !(g = tether__cxx_eh_first(t)))
-            return; /* no libstdc++: no state */
-    }
-    if (!(g->caught || g->uncaught || slot->caught || slot->uncaught))
-        return;
-    was = *g;
-    g->caught = slot->caught;
-    g->uncaught = slot->uncaught;
-    slot->caught = was.caught;
-    slot->uncaught = was.uncaught;
-}
-
-/* The same for a thread where tether__cxx_eh_known(): no call to look anything up. */
-static inline void tether__cxx_eh_swap_known(struct tether_thread *t, struct tether_cxx_eh *slot)
-{
-    struct tether_cxa_eh_globals *g = t->cxx_globals, was;
+    struct tether_cxa_eh_globals was;
 
     if (!g || !(g->caught || g->uncaught || slot->caught || slot->uncaught))
         return;
@@ -79,6 +62,22 @@ static inline void tether__cxx_eh_swap_known(struct tether_thread *t, struct tet
     g->uncaught = slot->uncaught;
     slot->caught = was.caught;
     slot->uncaught = was.uncaught;
+}
+
+static inline void tether__cxx_eh_swap(struct tether_thread *t, struct tether_cxx_eh *slot)
+{
+    struct tether_cxa_eh_globals *g = t->cxx_globals;
+
+    if (__builtin_expect(!g, 0) &&
+        atomic_load_explicit(&tether__cxx_get_globals, memory_order_relaxed))
+        g = tether__cxx_eh_first(t);
+    tether__cxx_eh_exchange(g, slot);
+}
+
+/* The same for a thread where tether__cxx_eh_known(): no call to look anything up. */
+static inline void tether__cxx_eh_swap_known(struct tether_thread *t, struct tether_cxx_eh *slot)
+{
+    tether__cxx_eh_exchange(t->cxx_globals, slot);
 }
 
 /*

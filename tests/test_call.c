@@ -17,53 +17,11 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "faults.h"
 #include "testlib.h"
 
 /* ------------------------------------------------------------ the faults */
 
-volatile int zero = 0;
-volatile char *volatile null_ptr = NULL;
-volatile char *bus_page; /* a page past the end of an empty file */
-
-OPAQUE int fault_segv(void)
-{
-    return *null_ptr;
-}
-
-OPAQUE int fault_bus(void)
-{
-    return bus_page[0];
-}
-
-OPAQUE int fault_ill(void)
-{
-    __asm__ volatile("ud2");
-    return 0;
-}
-
-OPAQUE int fault_fpe(void)
-{
-    return divide_by_zero() + zero;
-}
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Winfinite-recursion" /* on purpose */
-OPAQUE unsigned fault_overflow(unsigned n)
-{
-    volatile char pad[512];
-    pad[0] = (char)n;
-    return fault_overflow(n + 1) + pad[0];
-}
-#pragma GCC diagnostic pop
-
-#define KINDS 5 /* the loop index + 1 is the tether_fault_kind */
-
-static int (*const faults[])(void) = {
-    [TETHER_FAULT_SEGV] = fault_segv,
-    [TETHER_FAULT_BUS] = fault_bus,
-    [TETHER_FAULT_ILL] = fault_ill,
-    [TETHER_FAULT_FPE] = fault_fpe,
-};
 
 static void *do_fault(void *arg)
 {
@@ -76,16 +34,6 @@ static void *do_fault(void *arg)
 static void *returns_arg(void *arg)
 {
     return arg;
-}
-
-static int expected_signal(int kind)
-{
-    switch (kind) {
-    case TETHER_FAULT_BUS: return SIGBUS;
-    case TETHER_FAULT_ILL: return SIGILL;
-    case TETHER_FAULT_FPE: return SIGFPE;
-    default: return SIGSEGV;
-    }
 }
 
 /* The function that raised it: its address is the nearest below the pc. */
@@ -710,18 +658,6 @@ START_TEST(test_chain_changes_while_faulting)
 END_TEST
 
 /* ------------------------------------------------------------------ main */
-
-static void setup_bus(void)
-{
-    int fd = memfd_create("tether-bus", 0);
-    void *p = fd < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) {
-        perror("tether-bus mapping");
-        exit(EXIT_FAILURE);
-    }
-    bus_page = p;
-    close(fd);
-}
 
 int main(void)
 {

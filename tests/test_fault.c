@@ -19,69 +19,17 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "faults.h"
 #include "testlib.h"
 
 /* ------------------------------------------------------------ the faults */
 
-volatile int zero = 0;
-volatile char *volatile null_ptr = NULL;
-volatile char *bus_page; /* a page past the end of an empty file */
-
-OPAQUE int fault_segv(void)
-{
-    return *null_ptr;
-}
-
-OPAQUE int fault_bus(void)
-{
-    return bus_page[0];
-}
-
-OPAQUE int fault_ill(void)
-{
-    __asm__ volatile("ud2");
-    return 0;
-}
-
-OPAQUE int fault_fpe(void)
-{
-    return divide_by_zero() + zero;
-}
-
-OPAQUE unsigned fault_overflow(unsigned n)
-{
-    volatile char pad[512];
-    pad[0] = (char)n;
-    if (n == UINT32_MAX) /* never: the guard stops it first */
-        return 0;
-    return fault_overflow(n + 1) + pad[0];
-}
-
-static int (*const faults[])(void) = {
-    [TETHER_FAULT_SEGV] = fault_segv,
-    [TETHER_FAULT_BUS] = fault_bus,
-    [TETHER_FAULT_ILL] = fault_ill,
-    [TETHER_FAULT_FPE] = fault_fpe,
-};
 
 OPAQUE int do_fault(int kind)
 {
     if (kind == TETHER_FAULT_STACK_OVERFLOW)
         return (int)fault_overflow(0);
     return faults[kind]();
-}
-
-static void setup_bus(void)
-{
-    int fd = memfd_create("tether-bus", 0);
-    void *p = fd < 0 ? MAP_FAILED
-                     : mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) {
-        perror("tether-bus mapping");
-        exit(EXIT_FAILURE);
-    }
-    bus_page = p;
-    close(fd); /* the mapping keeps the (empty) file */
 }
 
 /* ------------------------------------------------------- where it happens */
@@ -132,16 +80,6 @@ static void *outer_fiber(void *arg, void *in)
 }
 
 /* ------------------------------------------------------------- checking */
-
-static int expected_signal(int kind)
-{
-    switch (kind) {
-    case TETHER_FAULT_BUS: return SIGBUS;
-    case TETHER_FAULT_ILL: return SIGILL;
-    case TETHER_FAULT_FPE: return SIGFPE;
-    default: return SIGSEGV;
-    }
-}
 
 /* Is addr inside the function that starts at fn (as dladdr sees it)? */
 static int in_function(void *addr, void *fn)
@@ -252,7 +190,6 @@ static void host_still_works(void)
 
 /* ------------------------------------------------------------ the matrix */
 
-#define KINDS 5 /* _tcase_add_loop_test index + 1 = the kind */
 
 START_TEST(test_guest_fault)
 {
