@@ -18,6 +18,15 @@
 #ifndef TETHER_SANITIZE_H
 #define TETHER_SANITIZE_H
 
+/*
+ * configure's results (TETHER_ASAN, TETHER_TSAN,
+ * HAVE_VALGRIND_VALGRIND_H) are in config.h, which no other source file
+ * includes: without it every switch below compiled to nothing.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <stddef.h>
 
 #if defined(TETHER_ASAN) || defined(TETHER_TSAN)
