@@ -169,8 +169,6 @@ int main(void)
     if (!pco)
         bench_fail("co_create failed");
     c[nc++] = (struct contender){"switch_pcl", pcl_rounds, 0};
-#else
-    printf("# pcl: libpcl1-dev was not found by configure, no pcl figure\n");
 #endif
 
     assert_no_libstdcxx();

@@ -89,8 +89,6 @@ int main()
     }};
     bf = std::move(bf).resume();
     c[nc++] = {"switch_boost", boost_rounds, 0};
-#else
-    std::printf("# boost: libboost-context-dev was not found by configure, no Boost figure\n");
 #endif
 
     for (int i = 0; i < nc; i++)
