@@ -69,6 +69,8 @@ cc_version=$(${CC:-cc} --version 2>/dev/null | head -n1)
     echo "machine: $cpu, $cores cores, $kernel"
     echo "date:    $when"
     echo "cc:      $cc_version"
+    # other work on the machine moves absolute figures: say how much there was
+    echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min averages) at the start"
 } >"$dir/machine.txt"
 cat "$dir/machine.txt"
 
@@ -122,21 +124,19 @@ done
 # marker calls (a write to fd -1), and the calls between are counted.
 if [ -n "$strace" ] && [ -x "$strace" ]; then
     trace=$dir/syscalls.trace
-    if "$strace" -f -qq -o "$trace" "$dir/syscalls" >>"$notes" 2>>"$errors"; then
-        sed -i 's/^# *//' "$notes"
+    if "$strace" -f -qq -o "$trace" "$dir/syscalls" >"$dir/syscalls.out" 2>>"$errors"; then
+        grep '^#' "$dir/syscalls.out" | sed 's/^# *//' >>"$notes" || :
         for phase in switch lifecycle; do
             n=$(awk -v p="$phase" '
                 index($0, "tether-bench: begin " p "\"") { on = 1; next }
                 index($0, "tether-bench: end " p "\"") { on = 0; next }
                 on && !/resumed>/ && !/^[0-9]+ +(---|\+\+\+)/ { n++; print > "/dev/stderr" }
-                END { print n + 0 }' "$trace" 2>>"$dir/syscalls.found")
+                END { print n + 0 }' "$trace" 2>"$dir/syscalls.found")
             echo "1 syscalls_$phase $n" >>"$samples"
+            # name the first few, so that the note says what to look for
+            head -n 3 "$dir/syscalls.found" | sed "s/^/system call in the $phase loop: /" >>"$notes"
         done
-        if [ -s "$dir/syscalls.found" ]; then
-            note "system calls seen in the loops (first 5):"
-            head -n 5 "$dir/syscalls.found" >>"$notes"
-        fi
-        rm -f "$dir/syscalls.found"
+        rm -f "$dir/syscalls.found" "$dir/syscalls.out"
     else
         note "strace could not trace the program (ptrace not permitted?): system calls not counted"
     fi
@@ -151,6 +151,7 @@ awk -v have_boost="$have_boost" -v have_pcl="$have_pcl" -v alive_count="$alive_c
 
 {
     cat "$dir/machine.txt"
+    echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) at the end"
     echo "runs:    $runs rounds of every program, ${BENCH_SAMPLES:-5} samples of each figure a round; $alive_runs rounds of $alive_count fibers alive"
     echo
     cat "$dir/table.txt"
