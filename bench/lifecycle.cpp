@@ -13,9 +13,10 @@
  *                        of 64 KiB: mmap + mprotect guard page + munmap
  *                        every time
  *
- * A C++ host, as Boost needs one; tether's own figure in a C host is no
- * lower (its C++ bookkeeping costs only when a fiber has exception
- * state).
+ * A C++ host, as Boost needs one. tether's figure in a C host is no
+ * lower: there, each create looks again for libstdc++ (a lock and a
+ * dl_iterate_phdr, in case a plugin brought it), which a C++ host does
+ * once.
  */
 #include <cstdio>
 #include <memory>
