@@ -25,10 +25,10 @@ set ytics nomirror
 set xtics nomirror
 set grid xtics lc rgb "#dddddd"
 set style fill solid 0.85 border rgb "#333333"
-set arrow from 1, graph 0 to 1, graph 1 nohead dt 2 lw 1.5 lc rgb "black" front
+set arrow from 1, graph 0 to 1, graph 1 nohead dt 2 lw 1.5 lc rgb "black" back
 set key bottom right box opaque font "sans,10"
 set lmargin 34
 plot datafile using (lo):1:(lo):3:($1 - 0.3):($1 + 0.3):($5 > 0 ? 0x3a9d5d : 0xd0564f):ytic(2) \
          with boxxyerror lc rgb variable title "from the medians (green: goal met, red: missed)", \
      '' using 4:1:($1 - 0.4):($1 + 0.4) with yerrorbars pt -1 lw 2.5 lc rgb "black" title "from the minimums", \
-     '' using ($3 > $4 ? $3 : $4):1:(strcol(6)) with labels left offset 1.2,0 font "sans,10" notitle
+     '' using (($3 > $4 ? $3 : $4) * 1.12):1:(strcol(6)) with labels left font "sans,10" notitle

@@ -204,6 +204,7 @@ END {
     line = ""
     for (c = 1; c <= 6; c++)
         line = line (c > 1 ? " | " : "") sprintf("%-" w[c] "s", hdr[c])
+    sub(/ +$/, "", line)
     print line
     line = ""
     for (c = 1; c <= 6; c++)
