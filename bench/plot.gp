@@ -13,7 +13,7 @@ lo = 2 ** floor(log(BEST_min < 0.5 ? BEST_min : 0.5) / log(2) - 0.5)
 hi = 2 ** ceil(log((MED_max > BEST_max ? MED_max : BEST_max) > 2 ? (MED_max > BEST_max ? MED_max : BEST_max) : 2) / log(2) + 1.5)
 rows = MED_records
 
-set terminal svg size 1000, (140 + 34 * rows) dynamic noenhanced font "sans,12" background rgb "white"
+set terminal svg size 1000, (180 + 34 * rows) dynamic noenhanced font "sans,12" background rgb "white"
 set output output
 set title "tether against its goals (make bench)\n".subtitle font "sans,13"
 set xlabel "measured / goal   (log scale: 1 = on the goal; left of the dashed line = goal met)"
@@ -26,7 +26,7 @@ set xtics nomirror
 set grid xtics lc rgb "#dddddd"
 set style fill solid 0.85 border rgb "#333333"
 set arrow from 1, graph 0 to 1, graph 1 nohead dt 2 lw 1.5 lc rgb "black" back
-set key bottom right box opaque font "sans,10"
+set key below horizontal font "sans,10" spacing 1.5
 set lmargin 34
 plot datafile using (lo):1:(lo):3:($1 - 0.3):($1 + 0.3):($5 > 0 ? 0x3a9d5d : 0xd0564f):ytic(2) \
          with boxxyerror lc rgb variable title "from the medians (green: goal met, red: missed)", \
