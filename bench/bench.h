@@ -87,6 +87,60 @@ static inline void bench_fail(const char *what)
     exit(1);
 }
 
+/* A guest that yields for ever: the other side of every round trip. */
+static inline void *bench_yield_forever(void *arg, void *in)
+{
+    (void)arg;
+    (void)in;
+    for (;;)
+        BENCH_CHECK(tether_yield(NULL, NULL));
+    return NULL;
+}
+
+/*
+ * One of the things a program compares: run(n) does n of them, and n
+ * is calibrated so that a sample lasts about BENCH_SAMPLE_NS.
+ */
+struct bench_contender {
+    const char *key;
+    void (*run)(long n);
+    long n;
+};
+
+#define BENCH_SAMPLE_NS 50e6
+
+/* Enough repetitions, from n up, for a sample of about BENCH_SAMPLE_NS. */
+static inline long bench_calibrate(void (*run)(long), long n)
+{
+    double t0, dt;
+    run(n); /* warm: caches, predictors, first touch of a stack */
+    for (;;) {
+        t0 = bench_now_ns();
+        run(n);
+        dt = bench_now_ns() - t0;
+        if (dt > BENCH_SAMPLE_NS / 20 || n > (1l << 30))
+            break;
+        n *= 4;
+    }
+    return bench_scaled((long)((double)n * BENCH_SAMPLE_NS / (dt > 1 ? dt : 1)));
+}
+
+/*
+ * Calibrates each contender (from n0), then takes `samples` samples of
+ * each, interleaved, and prints them: ns per repetition.
+ */
+static inline void bench_interleave(struct bench_contender *c, int nc, long n0, int samples)
+{
+    for (int i = 0; i < nc; i++)
+        c[i].n = bench_calibrate(c[i].run, n0);
+    for (int s = 0; s < samples; s++)
+        for (int i = 0; i < nc; i++) {
+            double t0 = bench_now_ns();
+            c[i].run(c[i].n);
+            bench_result(c[i].key, (bench_now_ns() - t0) / (double)c[i].n);
+        }
+}
+
 /*
  * A field of /proc/self/status in bytes (VmRSS, VmPTE: given in kB
  * there), or -1.

@@ -31,7 +31,6 @@
 namespace ctx = boost::context;
 #endif
 
-static const double sample_ns = 50e6;
 static const size_t small_stack = 64 * 1024;
 
 static void *returns_at_once(void *arg, void *in)
@@ -83,31 +82,9 @@ static void boost_protected(long n)
 }
 #endif
 
-struct contender {
-    const char *key;
-    void (*run)(long);
-    long n;
-};
-
-static long calibrate(void (*run)(long))
-{
-    long n = 100;
-    double dt;
-    run(n);
-    for (;;) {
-        double t0 = bench_now_ns();
-        run(n);
-        dt = bench_now_ns() - t0;
-        if (dt > sample_ns / 20 || n > (1l << 30))
-            break;
-        n *= 4;
-    }
-    return bench_scaled((long)((double)n * sample_ns / (dt > 1 ? dt : 1)));
-}
-
 int main()
 {
-    contender c[5];
+    bench_contender c[5];
     int nc = 0, samples = bench_samples();
 
     c[nc++] = {"life_tether_64k", tether_64k, 0};
@@ -119,13 +96,6 @@ int main()
     c[nc++] = {"life_boost_protected", boost_protected, 0};
 #endif
 
-    for (int i = 0; i < nc; i++)
-        c[i].n = calibrate(c[i].run);
-    for (int s = 0; s < samples; s++)
-        for (int i = 0; i < nc; i++) {
-            double t0 = bench_now_ns();
-            c[i].run(c[i].n);
-            bench_result(c[i].key, (bench_now_ns() - t0) / (double)c[i].n);
-        }
+    bench_interleave(c, nc, 100, samples);
     return 0;
 }

@@ -40,15 +40,6 @@ static double terminate_batch(void)
     return (bench_now_ns() - t0) / BATCH;
 }
 
-static void *yield_forever(void *arg, void *in)
-{
-    (void)arg;
-    (void)in;
-    for (;;)
-        BENCH_CHECK(tether_yield(NULL, NULL));
-    return NULL;
-}
-
 static double timed_batch(tether_fiber *f, long n)
 {
     double t0 = bench_now_ns();
@@ -110,7 +101,7 @@ int main(void)
     o.stack_size = 64 * 1024;
     for (int i = 0; i < BATCH; i++)
         BENCH_CHECK(tether_fiber_create(&fibers[i], terminate_now, fibers, &o));
-    BENCH_CHECK(tether_fiber_create(&timed, yield_forever, NULL, &o));
+    BENCH_CHECK(tether_fiber_create(&timed, bench_yield_forever, NULL, &o));
 
     terminate_batch();
     timed_batch(timed, 1000);

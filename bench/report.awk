@@ -22,7 +22,6 @@ BEGIN {
     row("switch round trip, C host, vs Boost fiber (C++ process)|switch_tether_c|switch_boost|ratio|0.7|ns|boost|switch, C host / Boost")
     row("switch round trip, C++ host, vs Boost fiber|switch_tether_cxx|switch_boost|ratio|1.0|ns|boost|switch, C++ host / Boost")
     row("switch round trip, C host, vs pop+jmp floor|switch_tether_c|switch_floor|-|-|ns|-|")
-    row("switch round trip, C host, vs minicoro|switch_tether_c|switch_minicoro|-|-|ns|-|")
     row("switch round trip, C host, vs pcl|switch_tether_c|switch_pcl|-|-|ns|pcl|")
     row("create+run+destroy 64 KiB, vs Boost pooled|life_tether_64k|life_boost_pooled|ratio|1.3|ns|boost|lifecycle, 64 KiB / Boost pooled")
     row("create+run+destroy 1 MiB, vs Boost pooled 64 KiB|life_tether_default|life_boost_pooled|ratio|1.3|ns|boost|lifecycle, 1 MiB / Boost pooled")

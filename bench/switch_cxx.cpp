@@ -20,17 +20,8 @@
 namespace ctx = boost::context;
 #endif
 
-static const double sample_ns = 50e6;
 
 static tether_fiber *tf;
-
-static void *tether_body(void *, void *)
-{
-    for (;;)
-        if (tether_yield(nullptr, nullptr) < 0)
-            bench_fail("tether_yield failed");
-    return nullptr;
-}
 
 static void tether_rounds(long n)
 {
@@ -50,34 +41,12 @@ static void boost_rounds(long n)
 }
 #endif
 
-struct contender {
-    const char *key;
-    void (*rounds)(long);
-    long n;
-};
-
-static long calibrate(void (*rounds)(long))
-{
-    long n = 1000;
-    double dt;
-    rounds(n);
-    for (;;) {
-        double t0 = bench_now_ns();
-        rounds(n);
-        dt = bench_now_ns() - t0;
-        if (dt > sample_ns / 20 || n > (1l << 30))
-            break;
-        n *= 4;
-    }
-    return bench_scaled((long)((double)n * sample_ns / (dt > 1 ? dt : 1)));
-}
-
 int main()
 {
-    contender c[2];
+    bench_contender c[2];
     int nc = 0, samples = bench_samples();
 
-    BENCH_CHECK(tether_fiber_create(&tf, tether_body, nullptr, nullptr));
+    BENCH_CHECK(tether_fiber_create(&tf, bench_yield_forever, nullptr, nullptr));
     BENCH_EXPECT(tether_fiber_resume(tf, nullptr, nullptr), TETHER_YIELDED);
     c[nc++] = {"switch_tether_cxx", tether_rounds, 0};
 
@@ -91,14 +60,7 @@ int main()
     c[nc++] = {"switch_boost", boost_rounds, 0};
 #endif
 
-    for (int i = 0; i < nc; i++)
-        c[i].n = calibrate(c[i].rounds);
-    for (int s = 0; s < samples; s++)
-        for (int i = 0; i < nc; i++) {
-            double t0 = bench_now_ns();
-            c[i].rounds(c[i].n);
-            bench_result(c[i].key, (bench_now_ns() - t0) / (double)c[i].n);
-        }
+    bench_interleave(c, nc, 1000, samples);
 
     BENCH_CHECK(tether_fiber_destroy(tf));
     /*

@@ -23,15 +23,6 @@ static void marker(const char *text)
         bench_fail("the marker write succeeded");
 }
 
-static void *yield_forever(void *arg, void *in)
-{
-    (void)arg;
-    (void)in;
-    for (;;)
-        BENCH_CHECK(tether_yield(NULL, NULL));
-    return NULL;
-}
-
 static void *returns_at_once(void *arg, void *in)
 {
     (void)in;
@@ -57,7 +48,7 @@ int main(int argc, char **argv)
     tether_fiber *f;
 
     /* Everything done once per process or per thread happens here, unmarked. */
-    BENCH_CHECK(tether_fiber_create(&f, yield_forever, NULL, NULL));
+    BENCH_CHECK(tether_fiber_create(&f, bench_yield_forever, NULL, NULL));
     BENCH_EXPECT(tether_fiber_resume(f, NULL, NULL), TETHER_YIELDED);
     lifecycles(100);
 
