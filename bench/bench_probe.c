@@ -11,9 +11,14 @@
  *                                        sigreturn (no tether involved)
  *   the same with 100,000 more ranges    against the same with none
  *   registered
+ *   a guarded call of a no-op function   tether_call() against a plain
+ *                                        call and against sigsetjmp + call
+ *                                        (wasm2c's way: a sigprocmask
+ *                                        system call per call)
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -213,6 +218,39 @@ static double time_floor(long iters)
     return t;
 }
 
+/* ------------------------------------------------------ guarded calls */
+
+__attribute__((noinline)) static void *noop(void *arg)
+{
+    __asm__ volatile("");
+    return arg;
+}
+/* Called through a volatile pointer, so that no call is inlined away. */
+static void *(*volatile noop_call)(void *) = noop;
+static void *call_result;
+
+static void run_plain(long n)
+{
+    for (long i = 0; i < n; i++)
+        call_result = noop_call((void *)i);
+}
+
+static void run_guarded(long n)
+{
+    for (long i = 0; i < n; i++)
+        if (tether_call(noop_call, (void *)i, &call_result, NULL) != 0)
+            abort();
+}
+
+static void run_sigsetjmp(long n)
+{
+    for (long i = 0; i < n; i++) {
+        sigjmp_buf jb;
+        if (!sigsetjmp(jb, 1))
+            call_result = noop_call((void *)i);
+    }
+}
+
 /* 100,000 ranges of one byte every 16, in a reserved region, registered. */
 static tether_seq_table *many_ranges(size_t n)
 {
@@ -237,7 +275,7 @@ static tether_seq_table *many_ranges(size_t n)
 
 int main(void)
 {
-    struct figure m8, p8, m4k, p4k, floor, one, many, lk1, lkm;
+    struct figure m8, p8, m4k, p4k, floor, one, many, lk1, lkm, plain, guarded, sj;
     tether_seq_table *t;
 
     if (tether_seq_install() != 0 || seq_store((int *)8) != -EFAULT) {
@@ -302,5 +340,14 @@ int main(void)
     verdict("fault to fixup / floor (medians)", one.median / floor.median, "x", 1.1);
     verdict("100,000 ranges / tether's own (mins)", many.min / one.min, "x", 1.1);
     verdict("100,000 ranges / tether's own (medians)", many.median / one.median, "x", 1.1);
+
+    printf("a guarded call of a no-op function (%d runs each, interleaved)\n", RUNS);
+    measure_pair(run_plain, run_guarded, 20000000, &plain, &guarded);
+    sj = measure(run_sigsetjmp, 2000000);
+    show("plain call", plain);
+    show("tether_call, on the caller's stack", guarded);
+    show("sigsetjmp + call", sj);
+    verdict("tether_call - plain call (mins)", guarded.min - plain.min, " ns", 10.0);
+    verdict("tether_call - plain call (medians)", guarded.median - plain.median, " ns", 10.0);
     return 0;
 }
