@@ -209,7 +209,8 @@ typedef struct tether_wasm_pool_opts {
                                   (16 KiB to 1 GiB); the guard below it is
                                   tether's default 64 KiB */
     uint32_t max_memory_pages; /* memory.grow and initial sizes stop here:
-                                  0 = 65536 pages (4 GiB) */
+                                  0 = 65535 pages (4 GiB - 64 KiB: the
+                                  wasm-rt.h size field is 32 bits) */
     /*
      * When an instance is released or reset, the first keep_resident
      * bytes of its memory are zeroed in place with memset and stay

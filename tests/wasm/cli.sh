@@ -13,7 +13,7 @@ WASM_SPEC_CACHE_DIR=$work/cache
 export WASM_SPEC_CACHE_DIR
 fails=0
 
-for m in cli imports_foo cli_limits; do
+for m in cli imports_foo cli_limits wasi_hostile; do
     "$wat2wasm" "$src/$m.wat" -o "$work/$m.wasm" || { echo "FAIL: wat2wasm $m"; exit 1; }
 done
 cli=$work/cli.wasm
@@ -58,6 +58,11 @@ t 0 'i32:-1' run "$cli" --invoke id_i32 i32:4294967295
 t 0 'i32:-2147483648' run "$cli" --invoke id_i32 i32:0x80000000
 t 0 'i64:-1' run "$cli" --invoke id_i64 i64:-1
 t 0 'i64:9223372036854775807' run "$cli" --invoke id_i64 i64:0x7fffffffffffffff
+# decimal with a leading zero is still decimal, never octal
+t 0 'i32:10' run "$cli" --invoke id_i32 i32:010
+t 0 'i32:9' run "$cli" --invoke id_i32 i32:09
+t 0 'i64:777' run "$cli" --invoke id_i64 i64:0777
+t 0 'i32:-8' run "$cli" --invoke id_i32 i32:-08
 t 0 'f32:1.5' run "$cli" --invoke id_f32 f32:1.5
 t 0 'f32:0.1' run "$cli" --invoke id_f32 f32:0.1
 t 0 'f32:3.4028235e+38' run "$cli" --invoke id_f32 f32:0x1.fffffep127
@@ -106,6 +111,21 @@ t 0 'i32:4' run --max-memory 5 "$work/cli_limits.wasm" --invoke grow i32:1
 t 0 'i32:-1' run --max-memory 4 "$work/cli_limits.wasm" --invoke grow i32:1
 t 2 'trap: memory size exceeds the limit' run --max-memory 2 "$work/cli_limits.wasm" --invoke grow i32:0
 
+echo "--- a hostile module's WASI calls"
+hostile=$work/wasi_hostile.wasm
+mkdir -p "$work/d"
+t 0 'i32:42' run --dir "$work/d::d" "$hostile" --invoke steal_stdout
+[ ! -s "$work/d/b.txt" ] || {
+    echo "FAIL the result went into the guest's file, not the command's stdout"
+    fails=$((fails + 1))
+}
+start=$(date +%s)
+t 2 'trap: interrupt: time limit exceeded' run --timeout 1000 "$hostile" --invoke sleep_forever
+[ $(($(date +%s) - start)) -ge 1 ] || {
+    echo "FAIL a poll of 2^64 - 1 ns returned before the time limit"
+    fails=$((fails + 1))
+}
+
 echo "--- usage and load errors"
 e 'usage: tether-wasm run'
 e 'unknown command' frobnicate
@@ -121,6 +141,8 @@ e "'id_i32' takes 1 argument (i32), not 2" run "$cli" --invoke id_i32 i32:1 i32:
 e "argument 1: 'i64:5' is not of type i32" run "$cli" --invoke id_i32 i64:5
 e "argument 1: 'i32:4294967296' is not a valid i32 value" run "$cli" --invoke id_i32 i32:4294967296
 e "argument 1: 'i32:five' is not a valid i32 value" run "$cli" --invoke id_i32 i32:five
+e "argument 1: 'i32:0x0x5' is not a valid i32 value" run "$cli" --invoke id_i32 i32:0x0x5
+e "argument 1: 'i32:0x' is not a valid i32 value" run "$cli" --invoke id_i32 i32:0x
 e "argument 1: 'f32:1.5x' is not a valid f32 value" run "$cli" --invoke id_f32 f32:1.5x
 e "argument 1: 'f32:nan:0x800000' is not a valid f32 value" run "$cli" --invoke id_f32 f32:nan:0x800000
 e "types tether-wasm cannot pass" run "$cli" --invoke refs

@@ -1,4 +1,5 @@
 /* Parsing and printing wasm values, exactly: every float keeps its bits. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -32,7 +33,15 @@ static int parse_int(const char *s, int bits, uint64_t *out)
     if (*s < '0' || *s > '9')
         return -1;
     errno = 0;
-    u = strtoull(s, &end, 0);
+    /* Decimal, or hexadecimal after 0x: never octal (i32:010 is ten). */
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        s += 2;
+        if (!isxdigit((unsigned char)*s) || (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')))
+            return -1;
+        u = strtoull(s, &end, 16);
+    } else {
+        u = strtoull(s, &end, 10);
+    }
     if (errno || *end || u > max)
         return -1;
     if (neg) {

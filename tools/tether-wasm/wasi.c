@@ -222,7 +222,7 @@ static void poll_oneoff(tether_wasm_instance *inst, void *d, tether_wasm_val *v)
     uint8_t *nevents = GUEST(inst, v[3].i32, 4);
     uint64_t wake = UINT64_MAX, first = 0;
     struct timespec now;
-    int have_fd = 0;
+    int have_fd = 0, have_clock = 0;
 
     (void)d;
     if (!in || !out || !nevents || n == 0) {
@@ -241,15 +241,18 @@ static void poll_oneoff(tether_wasm_instance *inst, void *d, tether_wasm_val *v)
             /* Absolute times become relative to now on that clock. */
             if (s[40] & 1)
                 t = t > ns(c) ? t - ns(c) : 0;
-            if (ns(now) + t < wake) {
-                wake = ns(now) + t;
+            /* Saturating: a timeout near 2^64 ns is "never", not the past. */
+            t = t > UINT64_MAX - ns(now) ? UINT64_MAX : ns(now) + t;
+            if (!have_clock || t < wake) {
+                wake = t;
                 first = i;
+                have_clock = 1;
             }
         } else {
             have_fd = 1;
         }
     }
-    if (!have_fd && wake != UINT64_MAX) {
+    if (!have_fd && have_clock) {
         struct timespec until = {(time_t)(wake / 1000000000u), (long)(wake % 1000000000u)};
         tether_host_leave();
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)

@@ -239,7 +239,12 @@ static void fd_close(tether_wasm_instance *inst, void *d, tether_wasm_val *v)
         v[0].i32 = W_NOTSUP; /* mapped directories stay */
         return;
     }
-    if (v[0].i32 > 2)
+    /*
+     * The command's own stdin, stdout and stderr stay open whatever
+     * number the guest gave them (fd_renumber): closing them would hand
+     * their numbers to the guest's next open file.
+     */
+    if (f->host > 2)
         close(f->host);
     fd_free(f);
     v[0].i32 = W_SUCCESS;
@@ -439,7 +444,7 @@ static void fd_renumber(tether_wasm_instance *inst, void *d, tether_wasm_val *v)
         return;
     }
     if (from != to) {
-        if (v[1].i32 > 2)
+        if (to->host > 2) /* never the command's own stdio: see fd_close */
             close(to->host);
         fd_free(to);
         *to = *from;
