@@ -18,31 +18,11 @@ headers=$(cat "$src"/include/tether.h $(ls "$src"/include/tether/*.h | grep -v '
 declared=$( { echo "$headers" | grep -oE 'TETHER_API[^;(]*\(' | sed -E 's/\($//; s/.*[ *]//'
               echo "$headers" | grep -oE 'TETHER_API extern [^;(]*;' | sed -E 's/;$//; s/.*[ *]//'
             } | sort -u)
-listed=$(echo "$mapped" | grep -v '^nodes:' | cut -d' ' -f1)
 echo "exported:"; echo "$exports" | sed 's/^/  /'
-fails=0
 if [ -z "$declared" ]; then echo "FAIL: no TETHER_API declarations found"; exit 1; fi
-for s in $(echo "$declared" | grep -vxF "$listed"); do
-    echo "FAIL: $s is declared TETHER_API but not listed in src/libtether.map" \
-         "(add it to the node of the coming release)"
-    fails=$((fails + 1))
-done
-for s in $(echo "$listed" | grep -vxF "$declared"); do
-    echo "FAIL: src/libtether.map lists $s, which no header declares TETHER_API"
-    fails=$((fails + 1))
-done
-if [ "$exported" != "$declared" ]; then
-    echo "FAIL: exports differ from the headers' declarations"
-    echo "declared:"; echo "$declared" | sed 's/^/  /'
-    fails=$((fails + 1))
-fi
-if [ "$exports" != "$mapped" ]; then
-    echo "FAIL: exports or their versions differ from src/libtether.map:"
-    t=$(mktemp) && printf '%s\n' "$mapped" > "$t" &&
-        printf '%s\n' "$exports" | diff "$t" - | sed 's/^/  /'
-    rm -f "$t"
-    fails=$((fails + 1))
-fi
+fails=0
+. "$src/tests/symbols_check.sh"
+check_symbols src/libtether.map
 for s in $exported; do
     case $s in tether_*) ;; *) echo "FAIL: $s lacks the tether_ prefix"; fails=$((fails + 1)) ;; esac
 done

@@ -11,8 +11,6 @@ map=$src/src/wasm/libtether-wasm.map
 [ -n "${WASM_RT_H:-}" ] && [ -f "$WASM_RT_H" ] || { echo "FAIL: wasm-rt.h not found"; exit 1; }
 exports=$(sh "$src/tests/dynsyms.sh" "$lib") || { echo "FAIL: readelf"; exit 1; }
 mapped=$(sh "$src/tests/dynsyms.sh" --map "$map") || { echo "FAIL: $map"; exit 1; }
-exported=$(echo "$exports" | grep -v '^nodes:' | cut -d' ' -f1)
-listed=$(echo "$mapped" | grep -v '^nodes:' | cut -d' ' -f1)
 ours=$(grep -v '^#' "$src/include/tether/wasm.h" | tr '\n' ' ' |
     grep -oE 'TETHER_API[^;(]*\(' | sed -E 's/\($//; s/.*[ *]//' | sort -u)
 # wasm-rt.h's functions: its declarations once comments and macros are gone.
@@ -24,27 +22,8 @@ if [ -z "$ours" ] || [ -z "$theirs" ]; then
     echo "FAIL: no declarations found"; exit 1
 fi
 fails=0
-for s in $(echo "$declared" | grep -vxF "$listed"); do
-    echo "FAIL: $s is declared but not listed in src/wasm/libtether-wasm.map" \
-         "(add it to the node of the coming release)"
-    fails=$((fails + 1))
-done
-for s in $(echo "$listed" | grep -vxF "$declared"); do
-    echo "FAIL: src/wasm/libtether-wasm.map lists $s, which no header declares"
-    fails=$((fails + 1))
-done
-if [ "$exported" != "$declared" ]; then
-    echo "FAIL: exports differ from the headers' declarations"
-    echo "declared:"; echo "$declared" | sed 's/^/  /'
-    fails=$((fails + 1))
-fi
-if [ "$exports" != "$mapped" ]; then
-    echo "FAIL: exports or their versions differ from src/wasm/libtether-wasm.map:"
-    t=$(mktemp) && printf '%s\n' "$mapped" > "$t" &&
-        printf '%s\n' "$exports" | diff "$t" - | sed 's/^/  /'
-    rm -f "$t"
-    fails=$((fails + 1))
-fi
+. "$src/tests/symbols_check.sh"
+check_symbols src/wasm/libtether-wasm.map
 for s in $ours; do
     case $s in tether_wasm_*) ;; *) echo "FAIL: $s lacks the tether_wasm_ prefix"; fails=$((fails + 1)) ;; esac
 done
