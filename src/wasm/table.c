@@ -87,30 +87,29 @@ TW_RT_API void wasm_rt_free_externref_table(wasm_rt_externref_table_t *t)
     change((void **)&t->data, &t->size, 0, sizeof *t->data, NULL);
 }
 
+/* table.grow for either kind: the old size, or UINT32_MAX if it cannot. */
+static uint32_t grow(void **data, uint32_t *size, uint32_t max_size, uint32_t delta,
+                     size_t elem, const void *init)
+{
+    uint32_t old = *size;
+
+    if (!may_grow(old, delta, max_size))
+        return UINT32_MAX;
+    if (delta && change(data, size, old + delta, elem, init) != 0)
+        return UINT32_MAX;
+    return old;
+}
+
 TW_RT_API uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t *t,
                                               uint32_t delta,
                                               wasm_rt_funcref_t init)
 {
-    uint32_t old = t->size;
-
-    if (!may_grow(old, delta, t->max_size))
-        return UINT32_MAX;
-    if (delta && change((void **)&t->data, &t->size, old + delta,
-                        sizeof *t->data, &init) != 0)
-        return UINT32_MAX;
-    return old;
+    return grow((void **)&t->data, &t->size, t->max_size, delta, sizeof *t->data, &init);
 }
 
 TW_RT_API uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t *t,
                                                 uint32_t delta,
                                                 wasm_rt_externref_t init)
 {
-    uint32_t old = t->size;
-
-    if (!may_grow(old, delta, t->max_size))
-        return UINT32_MAX;
-    if (delta && change((void **)&t->data, &t->size, old + delta,
-                        sizeof *t->data, &init) != 0)
-        return UINT32_MAX;
-    return old;
+    return grow((void **)&t->data, &t->size, t->max_size, delta, sizeof *t->data, &init);
 }
