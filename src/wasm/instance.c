@@ -44,7 +44,7 @@ static void pick_memory(tether_wasm_instance *I)
 }
 
 /* How an instantiation that ran (or was resumed) ended. */
-int tw__instantiated(tether_wasm_instance *I, int st)
+static int instantiated(tether_wasm_instance *I, int st)
 {
     if (st == TETHER_WASM_YIELDED)
         return st; /* a host function in the start function yielded */
@@ -68,7 +68,8 @@ static int instantiate(tether_wasm_instance *I)
     I->exc_tag = I->exc_size = 0;
     I->status = TW_IDLE;
     I->instantiating = 1;
-    return tw__instantiated(I, tw__run(I, instantiate_entry, I));
+    I->instantiated = instantiated;
+    return instantiated(I, tw__run(I, instantiate_entry, I));
 }
 
 int tether_wasm_instance_create(tether_wasm_instance **out, tether_wasm_pool *pool,

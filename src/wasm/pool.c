@@ -118,7 +118,6 @@ int tether_wasm_pool_create(tether_wasm_pool **out, const tether_wasm_pool_opts 
         p->free = I;
     }
     pthread_mutex_init(&p->lock, NULL);
-    wasm_rt_init();
     pthread_mutex_lock(&registry_lock);
     p->next = registry;
     registry = p;

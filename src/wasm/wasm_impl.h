@@ -46,6 +46,11 @@ struct tether_wasm_instance {
     void *mi;                  /* the wasm2c instance struct */
     size_t mi_size;            /* room allocated at mi */
     int instantiating;         /* wasm_rt_allocate_memory: use the slot */
+    /*
+     * Set by instance.c while instantiating: how a resumed instantiation
+     * is finished (call.c's resume calls it, knowing nothing of it).
+     */
+    int (*instantiated)(tether_wasm_instance *I, int st);
 
     /* Imports, bound at creation: bind[i] serves module->imports[i]. */
     const tether_wasm_host_import **bind;
@@ -116,17 +121,17 @@ int tw__run(tether_wasm_instance *I, tether_wasm_entry fn, void *arg);
 /* The fiber ready for the next call, what it held dropped or unwound. */
 int tw__rearm(tether_wasm_instance *I);
 
-/* --- instance.c */
-/* Finishes an instantiation that ran or was resumed, ending with st. */
-int tw__instantiated(tether_wasm_instance *I, int st);
-
-/* --- trap.c */
+/* --- trap_raise.c */
+#define TW_TRAP_KINDS (TETHER_WASM_TRAP_HOST_EXCEPTION + 1)
 /* Markers handed out by tether_terminate / yield, one per trap kind. */
 extern const char tw__trap_tags[];
 extern const char tw__yield_tag;
+/* Ends the call on the caller's fiber with a trap of this kind. */
+_Noreturn void tw__trap_raise(int kind);
+
+/* --- trap.c */
 /* Classifies a FAULTED or TERMINATED stop into I->trap. */
 void tw__trap_record(tether_wasm_instance *I, int state, void *out);
-_Noreturn void tw__trap_raise(int kind);
 
 /* --- module.c */
 int tw__module_ready(const tether_wasm_module *m);

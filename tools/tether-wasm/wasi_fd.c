@@ -15,7 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "wasi_impl.h"
+#include "wasi_common.h"
 
 #define MAX_FDS 1024
 

@@ -19,7 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "wasi_impl.h"
+#include "wasi_common.h"
 
 void wasi_times(struct timespec t[2], uint64_t atim, uint64_t mtim, uint32_t flags);
 

@@ -4,12 +4,13 @@
  * directories). Numbers and layouts are wasi_snapshot_preview1's, on
  * wasm32: little-endian, 32-bit pointers into the guest's memory.
  */
-#ifndef TW_WASI_IMPL_H
-#define TW_WASI_IMPL_H
+#ifndef TW_WASI_COMMON_H
+#define TW_WASI_COMMON_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <tether/wasm.h>
 
 /* WASI errno values (those used here). */
@@ -79,6 +80,7 @@ static inline uint64_t get64(const uint8_t *p)
     return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
+/* --- wasi_common.c */
 /* The host's errno as WASI's. */
 int wasi_errno(int host_errno);
 
@@ -87,6 +89,13 @@ int wasi_filetype(mode_t mode);
 
 /* Writes a filestat (64 bytes) for st at p. */
 void wasi_put_filestat(uint8_t *p, const struct stat *st);
+
+/* A time in nanoseconds. */
+uint64_t wasi_ns(struct timespec t);
+
+/* Appends n imports of wasi_snapshot_preview1 to *v; 0 or -1. */
+int wasi_add(tether_wasm_host_import **v, size_t *n, const tether_wasm_host_import *add,
+             size_t count, void *data);
 
 /* --- wasi_fd.c */
 /* The descriptor fd, or NULL. */
@@ -102,8 +111,5 @@ int wasi_fd_imports(struct wasi_ctx *c, tether_wasm_host_import **v, size_t *n);
 /* --- wasi_path.c */
 int wasi_path_imports(struct wasi_ctx *c, tether_wasm_host_import **v, size_t *n);
 
-/* Appends n imports of wasi_snapshot_preview1 to *v; 0 or -1. */
-int wasi_add(tether_wasm_host_import **v, size_t *n, const tether_wasm_host_import *add,
-             size_t count, void *data);
 
 #endif
