@@ -242,7 +242,11 @@ static void cycles(unsigned flags)
             ck_assert_int_eq(tether_fiber_destroy(f[j]), 0);
     }
     maps(&n1, &b1);
-    ck_assert_int_le(n1, n0 + 2);
+    if (test_sanitizer()) /* its allocator maps regions of its own as it goes */
+        fprintf(stderr, "%s: %ld more mappings; the count not checked under %s\n", __func__,
+                n1 - n0, test_sanitizer());
+    else
+        ck_assert_int_le(n1, n0 + 2);
     ck_assert_int_le(b1, b0 + 1024 * 1024); /* malloc arena slack at most */
 }
 
@@ -262,7 +266,7 @@ END_TEST
  * A destroyed fiber's stack goes to the next fiber of its size; with
  * TETHER_FIBER_CLEAN_STACK, emptied.
  */
-static void *scribble(void *arg, void *in)
+REAL_STACK_LOCALS static void *scribble(void *arg, void *in)
 {
     volatile char buf[16 * 1024];
     (void)arg;
