@@ -42,9 +42,14 @@
 #endif
 #ifdef TETHER_TSAN
 #include <sanitizer/tsan_interface.h>
+/* What TSan's instrumentation calls at a function's entry (libtsan exports it). */
+void __tsan_func_entry(void *call_pc);
 #endif
 #ifdef HAVE_VALGRIND_VALGRIND_H
 #include <valgrind/valgrind.h>
+#endif
+#ifdef HAVE_VALGRIND_MEMCHECK_H
+#include <valgrind/memcheck.h>
 #endif
 
 /* What a fiber keeps for them (a member of struct tether_fiber). */
@@ -185,6 +190,18 @@ static inline void tether__san_in_host(struct tether_san *s)
     __sanitizer_finish_switch_fiber(s->host_fake, NULL, NULL);
     tether__san_confirmed();
 #endif
+#ifdef TETHER_TSAN
+    /*
+     * After a signal stop TSan still has the fiber as current (see
+     * tether__san_stop), and has seen this function's entry on the
+     * fiber's shadow call stack: its exit comes on the host's, which is
+     * given the entry to match.
+     */
+    if (__tsan_get_current_fiber() != s->tsan_host) {
+        __tsan_switch_to_fiber(s->tsan_host, 0);
+        __tsan_func_entry(__builtin_return_address(0));
+    }
+#endif
 }
 
 /*
@@ -226,9 +243,26 @@ static inline void tether__san_stop(struct tether_san *s)
     tether__san_to_host(s, 0); /* (an OUT_ANNOUNCED one did not get to ASan: an overflow) */
     s->fiber_fake = tether__san_fake(s->fiber_fake);
 #endif
-#ifdef TETHER_TSAN
-    if (__tsan_get_current_fiber() != s->tsan_host) /* not already on its way out */
-        __tsan_switch_to_fiber(s->tsan_host, 0);
+    /*
+     * TSan: nothing here. It counts signal handlers per fiber context;
+     * a switch inside the handler would make the host's count go
+     * negative on the way out. The host switches when it lands
+     * (tether__san_in_host).
+     */
+}
+
+/*
+ * The host writes a frame into a stopped fiber's stack, below where the
+ * fiber's stack pointer last was (the unwind's register block): memory
+ * that memcheck made inaccessible when the fiber's frames there returned.
+ * It is the fiber's stack again, not yet written.
+ */
+static inline void tether__san_stack_reused(void *lo, size_t size)
+{
+    (void)lo;
+    (void)size;
+#ifdef HAVE_VALGRIND_MEMCHECK_H
+    VALGRIND_MAKE_MEM_UNDEFINED(lo, size);
 #endif
 }
 

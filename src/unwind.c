@@ -283,6 +283,7 @@ static int unwind_from(struct tether_thread *t, tether_fiber *f,
     if (lowest < writable || lowest >= (uintptr_t)f->record) {
         err = -EFAULT; /* no room to start it (a one-page guard after an overflow) */
     } else {
+        tether__san_stack_reused((void *)lowest, start->below - lowest);
         sp = tether__arch_frame_at(start->below, start->regs, start->exact,
                                    raise_from_frame, f, start->ctl);
         stop = run_unwind(t, f, sp);
