@@ -86,6 +86,21 @@ static inline const char *test_sanitizer(void)
 #endif
 
 /*
+ * The test reads a fiber's stack below where its frames were, on
+ * purpose (what a dead fiber leaves there): memory memcheck has marked
+ * inaccessible since those frames returned.
+ */
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define test_dead_stack_read(p, n) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (n)))
+#endif
+#endif
+#ifndef test_dead_stack_read
+#define test_dead_stack_read(p, n) ((void)(p), (void)(n))
+#endif
+
+/*
  * Memory the tool itself holds grows over a soak whatever the library
  * does (ASan's quarantine of freed blocks and its fake stacks, TSan's
  * shadow and history, valgrind's bookkeeping): the name of that tool, or
