@@ -253,7 +253,11 @@ static void cycles(unsigned flags)
                 n1 - n0, test_rss_tool());
     else
         ck_assert_int_le(n1, n0 + 2);
-    ck_assert_int_le(b1, b0 + 1024 * 1024); /* malloc arena slack at most */
+    if (test_under_valgrind()) /* its own maps (translations, shadow) are in the list */
+        fprintf(stderr, "%s: %ld more bytes mapped; not checked under valgrind\n", __func__,
+                b1 - b0);
+    else
+        ck_assert_int_le(b1, b0 + 1024 * 1024); /* malloc arena slack at most */
 }
 
 START_TEST(test_100k_cycles_no_growth)
