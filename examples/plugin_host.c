@@ -65,9 +65,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "plugin_host: %s\n", dlerror());
         return 1;
     }
-    /* A buffer the host hands out, then frees (unmaps) before the plugin reads it. */
+    /*
+     * A buffer the host hands out, then revokes before the plugin reads
+     * it. Made inaccessible rather than unmapped: the next mmap anywhere
+     * in the process (another thread's, a sanitizer's) could map a hole
+     * again.
+     */
     stale = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    munmap(stale, (size_t)page);
+    mprotect(stale, (size_t)page, PROT_NONE);
 
     const struct entry calls[] = {
         {"plugin_length", "hello, plugin"},

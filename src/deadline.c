@@ -55,6 +55,22 @@ static int expire(siginfo_t *info, void *uc)
 
 TETHER_SIGNAL_CLIENT(TETHER_SIGNAL_ORDER_DEADLINE, NULL, expire);
 
+/*
+ * A deadline expired while its fiber ran no other (in a host call, say
+ * creating one), and it waits for the host call to end; then it resumes
+ * f: f too is under the expired deadline, as expire() would have made it
+ * had f run already. Not an unwind, which runs to its end. f is the
+ * thread's current fiber now, so the signal sent after a short delay
+ * stops it where it runs if no checkpoint comes first.
+ */
+void tether__deadline_inherit(struct tether_thread *t, tether_fiber *f)
+{
+    if (f->unwinding)
+        return;
+    tether__kill_request(f, KILL_DEADLINE, TETHER_DEADLINE_EXCEEDED);
+    tether__timer_retry_soon(t);
+}
+
 /* now + ns, with the seconds capped far beyond any useful limit. */
 static void deadline_at(struct timespec *at, uint64_t ns)
 {

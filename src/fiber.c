@@ -24,6 +24,12 @@
  */
 #define ID_BLOCK 65536
 static _Atomic uint64_t next_block = 1;
+#ifdef TETHER_ASAN
+__thread struct tether_san *volatile tether__san_pending
+    __attribute__((tls_model("initial-exec")));
+__thread volatile int tether__san_pending_how __attribute__((tls_model("initial-exec")));
+#endif
+
 static __thread uint64_t id_next, id_end __attribute__((tls_model("initial-exec")));
 
 /* The hooks of the layers above (fiber_impl.h), gathered by the linker. */
@@ -147,13 +153,14 @@ static void arm(tether_fiber *f, tether_fn fn, void *arg)
     f->unwind_passed_over = 0;
     f->call_top = NULL; /* a discarded life's guarded calls are gone with its frames */
     f->destroy_with_thread = 0;
-    f->san.fiber_fake = NULL; /* a new life: a new fake stack (sanitize.h) */
+    tether__san_drop(&f->san); /* a new life: a new fake stack (sanitize.h) */
     tether__stack_unpoison(&f->stack, f); /* the fiber object lies above its frames */
     f->sp = tether__arch_ctx_init(f, f, &f->record, f->flags & TETHER_FIBER_FP_CONTROL);
 }
 
 static void fiber_free(tether_fiber *f)
 {
+    tether__san_drop(&f->san);
     tether__san_destroy(&f->san);
     f->magic = 0; /* no longer a fiber, for debuggers */
     struct tether_stack s = f->stack; /* f lives in it */
@@ -212,6 +219,7 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
     atomic_store_explicit(&f->kswitch, NULL, memory_order_relaxed);
     tether__claim_init(&f->claim);
     f->exited_next = NULL;
+    memset(&f->san, 0, sizeof f->san); /* the slot's last fiber left its own there */
     arm(f, fn, arg);
     tether__san_create(&f->san, tether__stack_lo(&f->stack), f->record);
     f->magic = TETHER_FIBER_MAGIC; /* findable by debuggers from now on */
@@ -249,6 +257,7 @@ int tether__resume_finish(tether_fiber *f)
     int stop = f->stop;
     void *v = f->stop_value;
 
+    tether__san_in_host(&f->san);
     tether__fiber_left(t, f);
     if (f->unwinding)
         return stop; /* the unwind publishes its own state (unwind.c) */
@@ -344,10 +353,23 @@ int tether__switch_out_slow(tether_fiber *f, int stop, void *value)
     f->stop = stop;
     f->stop_value = value;
 #if TETHER_SANITIZE
-    /* Its frames run again only after a yield. */
-    tether__san_to_host(&f->san, stop != TETHER_YIELDED);
-    if (stop != TETHER_YIELDED)
-        f->san.fiber_fake = NULL;
+    {
+        /*
+         * The sanitizer's switch calls below need stack: an overflow
+         * inside them would leave ASan half-way through a switch. Near
+         * the guard the fiber overflows here instead, before any.
+         */
+        (void)*(volatile const char *)(tether__arch_sp() - 1024);
+        /*
+         * Its frames are over once it returned or its unwind is done;
+         * after a yield or a kill they run again, if only their cleanups.
+         */
+        int final = stop == TETHER_RETURNED || !f->has_frames;
+
+        tether__san_to_host(&f->san, final);
+        if (final)
+            f->san.fiber_fake = NULL;
+    }
 #endif
     r = tether__switch_out_finish(&f->sp, f->record, f);
     tether__san_in_fiber(&f->san);

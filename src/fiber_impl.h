@@ -196,6 +196,13 @@ static inline void tether__fiber_left(struct tether_thread *t, tether_fiber *f)
 }
 
 /*
+ * f, just made the thread's current fiber, is entered from a fiber whose
+ * deadline expired before f ran (deadline.c): f is under the same
+ * deadline.
+ */
+void tether__deadline_inherit(struct tether_thread *t, tether_fiber *f);
+
+/*
  * Switches into f, claimed by this thread, at the suspended block `sp`,
  * and back; returns the stop it came back with. For the slow ways in
  * (nested resumes, the unwind); the fast one is tether_fiber_resume.
@@ -211,17 +218,11 @@ static inline int tether__enter(struct tether_thread *t, tether_fiber *f, void *
      */
     (void)*(volatile const char *)(tether__arch_sp() - 64);
     tether__fiber_entered(t, f, in, out);
-#if TETHER_SANITIZE
-    {
-        int stop;
-        tether__san_to_fiber(&f->san, tether__stack_lo(&f->stack), f->record);
-        stop = tether__switch_in(f->record, sp, in);
-        tether__san_in_host(&f->san);
-        return stop;
-    }
-#else
+    if (f->parent && atomic_load_explicit(&f->parent->kill, memory_order_relaxed) == KILL_DEADLINE)
+        tether__deadline_inherit(t, f);
+    /* Every way back runs tether__resume_finish, which confirms the way out. */
+    tether__san_to_fiber(&f->san, tether__stack_lo(&f->stack), f->record);
     return tether__switch_in(f->record, sp, in);
-#endif
 }
 
 /*

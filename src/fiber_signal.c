@@ -16,8 +16,7 @@ void tether__signal_stop_fiber(tether_fiber *f, void *uc, int stop, void *value)
     f->stopped_by_signal = 1;
     f->stop = stop;
     f->stop_value = value;
-    tether__san_to_host(&f->san, 1); /* its frames never run again */
-    f->san.fiber_fake = NULL;
+    tether__san_stop(&f->san); /* its frames run again only for their cleanups */
     tether__arch_uc_to_host(uc, f->record, f);
     tether__signals_unblock_in(uc);
 }

@@ -86,8 +86,9 @@ int tether_host_leave(void)
  * May the handler stop f where `uc` interrupted it? Only in code of the
  * fiber's own: on its stack, not in a host call, not where a sequence
  * holds kills (an INTERRUPT DEFER range, such as the switch code; a
- * RESPONSE the signal was just sent to: seq_signal.c), and in its guest
- * code if it names any. Everywhere else the kill waits for a checkpoint.
+ * RESPONSE the signal was just sent to: seq_signal.c), not between a
+ * sanitizer's announcement of a switch and its confirmation
+ * (sanitize.h), and in its guest code if it names any. Everywhere else the kill waits for a checkpoint.
  */
 static int interruptible(const tether_fiber *f, const void *uc)
 {
@@ -96,7 +97,8 @@ static int interruptible(const tether_fiber *f, const void *uc)
     uintptr_t hi = (uintptr_t)f->record; /* frames live below it */
 
     return f->host_depth == 0 && !f->unwinding && sp >= lo && sp < hi &&
-           !tether__seq_holds_kill(pc) && tether__in_guest_code(f, pc);
+           !tether__seq_holds_kill(pc) && !tether__san_switching() &&
+           tether__in_guest_code(f, pc);
 }
 
 /*
@@ -135,7 +137,7 @@ static int kill_handle(siginfo_t *info, void *uc)
      * ends in a moment), else less and less often.
      */
     if (f->host_depth == 0 && !f->unwinding) {
-        if (tether__seq_holds_kill(tether__arch_uc_pc(uc)))
+        if (tether__seq_holds_kill(tether__arch_uc_pc(uc)) || tether__san_switching())
             tether__timer_retry_soon(t);
         else
             tether__timer_retry(t);

@@ -102,6 +102,7 @@ static void describe(struct tether_stack *s, struct tether_stack_class *c, char 
     s->guard_size = c->guard;
     s->size = c->size;
     s->guard_kind = c->kind;
+    s->guard_open = 0; /* tether__stack_put reads it: a slot goes out closed */
     s->cls = c;
 }
 

@@ -107,6 +107,7 @@ _Noreturn void tether__unwind_raise(tether_fiber *f)
         f->exc.exception_cleanup = swallowed;
         e = &f->exc;
     }
+    tether__san_no_return();
     _Unwind_ForcedUnwind(e, stop_at_bottom, f);
     land(f, e, UNWIND_FAILED); /* only if the unwinder could not start */
 }
@@ -166,6 +167,7 @@ static void ended_with_thread(tether_fiber *f)
     while (t->deadline && t->deadline->fiber == f)
         t->deadline = t->deadline->outer;
     tether__fiber_left(t, f); /* the host's current fiber and C++ state back */
+    tether__san_left_by_unwind(&f->san);
     f->exited_next = t->exited;
     t->exited = f;
 }
@@ -281,6 +283,7 @@ static int unwind_from(struct tether_thread *t, tether_fiber *f,
     if (lowest < writable || lowest >= (uintptr_t)f->record) {
         err = -EFAULT; /* no room to start it (a one-page guard after an overflow) */
     } else {
+        tether__san_stack_reused((void *)lowest, start->below - lowest);
         sp = tether__arch_frame_at(start->below, start->regs, start->exact,
                                    raise_from_frame, f, start->ctl);
         stop = run_unwind(t, f, sp);

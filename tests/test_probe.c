@@ -391,7 +391,11 @@ static void *prober(void *arg)
 
 START_TEST(many_threads)
 {
-    char *end = edge(0);
+    /*
+     * A PROT_NONE page, not a hole: another thread's mmap (ASan's
+     * allocator's, for one) may fill a hole while the probes run.
+     */
+    char *end = edge(1);
     pthread_t t[4];
     void *bad;
 
@@ -424,7 +428,7 @@ START_TEST(no_leaks)
         if (i % 10 == 0)
             ck_assert_int_eq(tether_probe_strnlen(end - 5, 100, &len), -EFAULT);
     }
-    ck_assert_int_le(resident_kib() - rss, 256);
+    ck_assert_rss_growth_lt(resident_kib() - rss, 257);
     ck_assert_int_eq(open_fds(), fds);
     edge_free(end);
 }

@@ -176,7 +176,13 @@ END_TEST
 START_TEST(test_env_forces_mprotect)
 {
     int status;
-    pid_t pid = fork();
+    pid_t pid;
+    if (test_under_valgrind()) {
+        /* There /proc/self/exe is valgrind's tool, which will not run alone. */
+        fprintf(stderr, "%s: not checked under valgrind (no exec of /proc/self/exe)\n", __func__);
+        return;
+    }
+    pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         /* A fresh exec, so the library probes its method anew. */
@@ -242,8 +248,16 @@ static void cycles(unsigned flags)
             ck_assert_int_eq(tether_fiber_destroy(f[j]), 0);
     }
     maps(&n1, &b1);
-    ck_assert_int_le(n1, n0 + 2);
-    ck_assert_int_le(b1, b0 + 1024 * 1024); /* malloc arena slack at most */
+    if (test_rss_tool()) /* its allocator maps regions of its own as it goes */
+        fprintf(stderr, "%s: %ld more mappings; the count not checked under %s\n", __func__,
+                n1 - n0, test_rss_tool());
+    else
+        ck_assert_int_le(n1, n0 + 2);
+    if (test_under_valgrind()) /* its own maps (translations, shadow) are in the list */
+        fprintf(stderr, "%s: %ld more bytes mapped; not checked under valgrind\n", __func__,
+                b1 - b0);
+    else
+        ck_assert_int_le(b1, b0 + 1024 * 1024); /* malloc arena slack at most */
 }
 
 START_TEST(test_100k_cycles_no_growth)
@@ -262,7 +276,7 @@ END_TEST
  * A destroyed fiber's stack goes to the next fiber of its size; with
  * TETHER_FIBER_CLEAN_STACK, emptied.
  */
-static void *scribble(void *arg, void *in)
+REAL_STACK_LOCALS static void *scribble(void *arg, void *in)
 {
     volatile char buf[16 * 1024];
     (void)arg;
@@ -284,6 +298,7 @@ START_TEST(test_stack_reused_and_emptied)
     tether_fiber_stack(g, &lo2, &hi2);
     ck_assert_ptr_eq(lo1, lo2); /* the same stack... */
     ck_assert_ptr_eq(hi1, hi2);
+    test_dead_stack_read(lo2, (size_t)((char *)hi2 - (char *)lo2));
     for (char *p = lo2; p < (char *)hi2 - 4096; p++) /* ...with nothing left */
         ck_assert_int_eq(*p, 0);
     /* Without the flag, the same stack, as the last fiber left it. */
@@ -295,6 +310,7 @@ START_TEST(test_stack_reused_and_emptied)
     ck_assert_int_eq(tether_fiber_create(&g, noop, NULL, &o), 0);
     tether_fiber_stack(g, &lo2, &hi2);
     ck_assert_ptr_eq(lo1, lo2);
+    test_dead_stack_read(lo2, (size_t)((char *)hi2 - (char *)lo2));
     ck_assert_int_eq(((volatile char *)hi2)[-8192], (char)0xa5); /* inside scribble's buffer */
     /* Another size does not take it. */
     o.stack_size = 128 * 1024;

@@ -852,7 +852,8 @@ START_TEST(test_overflow_unwind_without_room)
 END_TEST
 
 /* A runaway recursion deeper than ten thousand frames still unwinds. */
-NOIPA static unsigned small_frames(unsigned n)
+/* Real stack frames under ASan too: the overflow is in this function, not in ASan's. */
+REAL_STACK_LOCALS NOIPA static unsigned small_frames(unsigned n)
 {
     Guard g((int)n);
     depth_reached = (int)n + 1;
@@ -871,7 +872,14 @@ START_TEST(test_deep_overflow_unwinds)
     tether_fiber *f = make_fiber(deep, nullptr); /* default 1 MiB stack */
     reset();
     ck_assert_int_eq(tether_fiber_resume(f, nullptr, nullptr), TETHER_FAULTED);
-    ck_assert_int_gt(depth_reached, 10000);
+    if (test_sanitizer()) {
+        /* Its redzones and bookkeeping make each frame several times bigger. */
+        fprintf(stderr, "%s: %d frames deep; 10000 not expected under %s, 2000 are\n",
+                __func__, depth_reached, test_sanitizer());
+        ck_assert_int_gt(depth_reached, 2000);
+    } else {
+        ck_assert_int_gt(depth_reached, 10000);
+    }
     int r = tether_fiber_unwind(f);
     ck_assert_msg(r == 0 || r == 1, "unwind returned %d", r);
     ck_assert_msg(unwinding_seen >= depth_reached - r, "%d destructors for depth %d",
@@ -1001,7 +1009,7 @@ START_TEST(test_10k_fault_unwind_no_growth)
     rss0 = resident_kib();
     fault_and_unwind(10000);
     rss1 = resident_kib();
-    ck_assert_msg(rss1 - rss0 < 1024, "resident memory grew by %ld KiB", rss1 - rss0);
+    ck_assert_rss_growth_lt(rss1 - rss0, 1024);
 }
 END_TEST
 
