@@ -63,13 +63,16 @@ TETHER_SIGNAL_CLIENT(TETHER_SIGNAL_ORDER_DEADLINE, NULL, expire);
  * thread's current fiber now, so the signal sent after a short delay
  * stops it where it runs if no checkpoint comes first.
  */
-void tether__deadline_inherit(struct tether_thread *t, tether_fiber *f)
+static void inherit(struct tether_thread *t, tether_fiber *f)
 {
     if (f->unwinding)
         return;
     tether__kill_request(f, KILL_DEADLINE, TETHER_DEADLINE_EXCEEDED);
     tether__timer_retry_soon(t);
 }
+
+/* The fiber core calls it through its hooks (fiber_impl.h). */
+TETHER_FIBER_HOOKS(NULL, NULL, NULL, inherit);
 
 /* now + ns, with the seconds capped far beyond any useful limit. */
 static void deadline_at(struct timespec *at, uint64_t ns)

@@ -47,6 +47,16 @@ int tether__fiber_unwind(tether_fiber *f, int keep_record)
     return 0;
 }
 
+void tether__fiber_inherit_deadline(struct tether_thread *t, tether_fiber *f)
+{
+    for (const struct tether_fiber_hooks *const *h = __start_tether_fiber_hooks;
+         h < __stop_tether_fiber_hooks; h++)
+        if ((*h)->inherit) {
+            (*h)->inherit(t, f);
+            return;
+        }
+}
+
 void tether__fiber_reraise(tether_fiber *f, int strict)
 {
     for (const struct tether_fiber_hooks *const *h = __start_tether_fiber_hooks;

@@ -197,10 +197,10 @@ static inline void tether__fiber_left(struct tether_thread *t, tether_fiber *f)
 
 /*
  * f, just made the thread's current fiber, is entered from a fiber whose
- * deadline expired before f ran (deadline.c): f is under the same
- * deadline.
+ * deadline expired before f ran: the deadline layer's `inherit` hook
+ * (deadline.c) puts f under the same deadline.
  */
-void tether__deadline_inherit(struct tether_thread *t, tether_fiber *f);
+void tether__fiber_inherit_deadline(struct tether_thread *t, tether_fiber *f);
 
 /*
  * Switches into f, claimed by this thread, at the suspended block `sp`,
@@ -219,7 +219,7 @@ static inline int tether__enter(struct tether_thread *t, tether_fiber *f, void *
     (void)*(volatile const char *)(tether__arch_sp() - 64);
     tether__fiber_entered(t, f, in, out);
     if (f->parent && atomic_load_explicit(&f->parent->kill, memory_order_relaxed) == KILL_DEADLINE)
-        tether__deadline_inherit(t, f);
+        tether__fiber_inherit_deadline(t, f);
     /* Every way back runs tether__resume_finish, which confirms the way out. */
     tether__san_to_fiber(&f->san, tether__stack_lo(&f->stack), f->record);
     return tether__switch_in(f->record, sp, in);
@@ -359,10 +359,16 @@ struct tether_fiber_hooks {
     void (*reraise)(tether_fiber *f, int strict);
     /* It is about to be freed. */
     void (*freeing)(tether_fiber *f);
+    /*
+     * It is entered, on thread t, from a host fiber whose deadline has
+     * expired (it waits for a host call to end): f inherits it.
+     */
+    void (*inherit)(struct tether_thread *t, tether_fiber *f);
 };
 
-#define TETHER_FIBER_HOOKS(unwind, reraise, freeing)                                       \
-    static const struct tether_fiber_hooks tether_fiber_hooks_ = {unwind, reraise, freeing}; \
+#define TETHER_FIBER_HOOKS(unwind, reraise, freeing, inherit)                             \
+    static const struct tether_fiber_hooks tether_fiber_hooks_ = {unwind, reraise, freeing, \
+                                                                  inherit};                 \
     __attribute__((used, section("tether_fiber_hooks"), aligned(sizeof(void *))))          \
     static const struct tether_fiber_hooks *const tether_fiber_hooks_entry_ =               \
         &tether_fiber_hooks_

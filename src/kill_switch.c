@@ -102,7 +102,7 @@ static void detach(tether_fiber *f)
     shared_put(s);
 }
 
-TETHER_FIBER_HOOKS(NULL, NULL, detach);
+TETHER_FIBER_HOOKS(NULL, NULL, detach, NULL);
 
 void tether__kill_signal_send(pid_t tid, uint64_t id)
 {

@@ -383,4 +383,4 @@ int tether_fiber_unwind_report(const tether_fiber *f, tether_unwind_report *out)
 }
 
 /* The fiber core unwinds a fiber's frames, and raises a swallowed unwind again, through these. */
-TETHER_FIBER_HOOKS(tether__unwind, reraise, NULL);
+TETHER_FIBER_HOOKS(tether__unwind, reraise, NULL, NULL);
