@@ -48,7 +48,10 @@ if "$PERF" record -q -e cpu-clock -F 1000 --call-graph dwarf -o "$tmp/dw.data" \
         "$bin" 0.3 >"$tmp/out" 2>&1; then
     chains "$tmp/dw.data" | grep ' perf_guest_spin ' >"$tmp/dw" || true
     n=$(wc -l <"$tmp/dw")
-    reached=$(grep -cE ' perf_guest_spin perf_guest( [^ ]+)* perf_host_resumes' "$tmp/dw")
+    # The frame past the bottom one is the host's resumer: the caller of
+    # tether_fiber_resume, or where builds without the fast switch (the
+    # sanitizers') switch in, tether's own resume.
+    reached=$(grep -cE ' perf_guest_spin perf_guest( [^ ]+)* tether__fiber_trampoline (perf_host_resumes|tether[._][^ ]*)' "$tmp/dw")
     echo "dwarf: $reached of $n samples in the guest reach the resuming host function"
     sed -n '1p' "$tmp/dw" | sed 's/^/  e.g./'
     if [ "$n" -ge 20 ] && [ $((reached * 10)) -lt $((n * 9)) ]; then
