@@ -371,9 +371,12 @@ static char *stack_top(void)
     return hi;
 }
 
-OPAQUE static void go_down(struct depth *d, unsigned n)
+OPAQUE REAL_STACK_LOCALS static void go_down(struct depth *d, unsigned n)
 {
-    /* alloca: on the fiber's stack even where a sanitizer moves locals elsewhere. */
+    /*
+     * alloca, uninstrumented: on the fiber's stack even where a sanitizer
+     * moves locals elsewhere (clang's ASan moves allocas too).
+     */
     volatile char *buf = __builtin_alloca(1024);
 
     for (size_t i = 0; i < 1024; i += 64)

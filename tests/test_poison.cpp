@@ -142,14 +142,7 @@ static void *calls_noexcept(void *arg, void *)
  * LeakSanitizer is told that what the plugin allocates is leaked on
  * purpose.
  */
-#if defined(TEST_ASAN) /* testlib.h: gcc's __SANITIZE_ADDRESS__ or clang's __has_feature */
-#include <sanitizer/lsan_interface.h>
-#define LEAKS_ON_PURPOSE_BEGIN() __lsan_disable()
-#define LEAKS_ON_PURPOSE_END() __lsan_enable()
-#else
-#define LEAKS_ON_PURPOSE_BEGIN() ((void)0)
-#define LEAKS_ON_PURPOSE_END() ((void)0)
-#endif
+/* LEAKS_ON_PURPOSE_BEGIN/END: testlib.h. */
 
 START_TEST(test_stripped_clang_noexcept_is_passed_over)
 {

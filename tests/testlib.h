@@ -130,6 +130,20 @@ static inline const char *test_rss_tool(void)
     } while (0)
 
 /*
+ * Around code whose allocations a test leaks on purpose (a guest killed
+ * or passed over while it holds memory): LeakSanitizer is told not to
+ * report what this thread allocates in between.
+ */
+#if defined(TEST_ASAN)
+#include <sanitizer/lsan_interface.h>
+#define LEAKS_ON_PURPOSE_BEGIN() __lsan_disable()
+#define LEAKS_ON_PURPOSE_END() __lsan_enable()
+#else
+#define LEAKS_ON_PURPOSE_BEGIN() ((void)0)
+#define LEAKS_ON_PURPOSE_END() ((void)0)
+#endif
+
+/*
  * A function whose locals are on the real stack under ASan too (with
  * detect_stack_use_after_return they would be on a fake stack), for
  * tests about what a fiber leaves on its stack.
