@@ -192,7 +192,7 @@ int tether_wasm_resume(tether_wasm_instance *I, void *in)
     I->status = TW_IDLE;
     st = run(I, in);
     if (I->instantiating)
-        st = I->instantiated(I, st); /* the start function had yielded */
+        st = I->instantiating(I, st); /* the start function had yielded */
     return finished(I, st);
 }
 

@@ -48,7 +48,7 @@ static int instantiated(tether_wasm_instance *I, int st)
 {
     if (st == TETHER_WASM_YIELDED)
         return st; /* a host function in the start function yielded */
-    I->instantiating = 0;
+    I->instantiating = NULL;
     if (st != TETHER_WASM_OK) {
         I->status = TW_FAILED;
         return st;
@@ -67,8 +67,7 @@ static int instantiate(tether_wasm_instance *I)
     I->unwind_target = NULL;
     I->exc_tag = I->exc_size = 0;
     I->status = TW_IDLE;
-    I->instantiating = 1;
-    I->instantiated = instantiated;
+    I->instantiating = instantiated;
     return instantiated(I, tw__run(I, instantiate_entry, I));
 }
 

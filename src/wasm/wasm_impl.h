@@ -45,12 +45,12 @@ struct tether_wasm_instance {
     const tether_wasm_module *module;
     void *mi;                  /* the wasm2c instance struct */
     size_t mi_size;            /* room allocated at mi */
-    int instantiating;         /* wasm_rt_allocate_memory: use the slot */
     /*
-     * Set by instance.c while instantiating: how a resumed instantiation
-     * is finished (call.c's resume calls it, knowing nothing of it).
+     * Set while an instantiation runs (wasm_rt_allocate_memory then uses
+     * the slot's memory), by instance.c: how a resumed instantiation is
+     * finished (call.c's resume calls it, knowing nothing of it).
      */
-    int (*instantiated)(tether_wasm_instance *I, int st);
+    int (*instantiating)(tether_wasm_instance *I, int st);
 
     /* Imports, bound at creation: bind[i] serves module->imports[i]. */
     const tether_wasm_host_import **bind;
