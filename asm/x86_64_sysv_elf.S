@@ -302,8 +302,10 @@ tether__host_finish:
 /*
  * The permanent bottom frame of every fiber. Entered once, by the first
  * resume, with rsp = R (the host record), rbx = the fiber, rbp = R+REC_FP,
- * rsi = the value of the first resume. Calls tether__fiber_main, which
- * never returns (a finished fiber yields for good).
+ * rsi = the value of the first resume. Calls tether__fiber_begin, then
+ * the fiber's entry function itself, then tether__fiber_end, which never
+ * returns (a finished fiber yields for good). rsp stays R throughout:
+ * the CFI below reads the record at fixed offsets from rsp.
  *
  * Its CFI does not describe a caller on this stack: it says the caller is
  * the host whose registers are in the record, so every DWARF unwinder
@@ -358,8 +360,15 @@ tether__host_finish:
          */
         .cfi_personality 0x1b, tether__unwind_personality
 tether__fiber_trampoline:
+        movq    %rsi, %r12              /* the first value, kept across the call */
         movq    %rbx, %rdi              /* the fiber */
-        call    tether__fiber_main      /* (fiber, first value): no return */
+        call    tether__fiber_begin     /* rax = its entry, rdx = the entry's arg */
+        movq    %rdx, %rdi              /* entry(arg, first): the guest's frames */
+        movq    %r12, %rsi              /* start right above this one */
+        call    *%rax
+        movq    %rbx, %rdi              /* the fiber (rbx is callee-saved) */
+        movq    %rax, %rsi              /* what the entry returned */
+        call    tether__fiber_end       /* no return */
         /*
          * Never reached. Unwinders look up this frame's pc exactly (it is
          * a signal frame), so the return address must still lie inside

@@ -414,13 +414,15 @@ int tether__yield_slow(tether_fiber *f, void *out, void **in)
     return tether__switch_out_slow(f, TETHER_YIELDED, out);
 }
 
-_Noreturn void tether__fiber_main(tether_fiber *f, void *first)
+struct tether_fiber_entry tether__fiber_begin(tether_fiber *f)
 {
-    void *result;
-
     tether__san_in_fiber(&f->san);
     tether__kill_checkpoint(f);
-    result = f->fn(f->arg, first);
+    return (struct tether_fiber_entry){f->fn, f->arg};
+}
+
+_Noreturn void tether__fiber_end(tether_fiber *f, void *result)
+{
     tether__unwind_checkpoint(f, 0); /* it swallowed the unwind, then returned */
     tether__leave(&tether__thread, f, TETHER_RETURNED, result);
     abort(); /* a RETURNED fiber is never resumed */

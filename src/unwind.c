@@ -95,7 +95,11 @@ static _Unwind_Reason_Code stop_at_bottom(int version, _Unwind_Action actions,
     return _URC_NO_REASON;
 }
 
-_Noreturn void tether__unwind_raise(tether_fiber *f)
+/*
+ * Inline into both callers: every frame between the raise and the
+ * fiber's frames is one more step of the unwinder's walk.
+ */
+static inline __attribute__((always_inline)) _Noreturn void raise_on(tether_fiber *f)
 {
     struct _Unwind_Exception *e = tether__cxx_eh_forced_unwind();
 
@@ -112,11 +116,16 @@ _Noreturn void tether__unwind_raise(tether_fiber *f)
     land(f, e, UNWIND_FAILED); /* only if the unwinder could not start */
 }
 
+_Noreturn void tether__unwind_raise(tether_fiber *f)
+{
+    raise_on(f);
+}
+
 /* A register-block frame calls this, on the fiber. */
 static void raise_from_frame(void *f)
 {
     tether__san_in_fiber(&((tether_fiber *)f)->san);
-    tether__unwind_raise(f);
+    raise_on(f);
 }
 
 /*

@@ -60,9 +60,9 @@ check() {
     expect "$what" '^3 +0x[0-9a-f]+ +crasher +faulted +faulter +fault_here at .*gdb_fibers_target\.c'
     expect "$what" '^4 +0x[0-9a-f]+ +quitter +terminated +terminator +terminate_here at .*gdb_fibers_target\.c'
     expect "$what" '^5 +0x[0-9a-f]+ +busy +running +spinner +running on LWP [0-9]+$'
-    expect_frames "$what" yielded "yield_deep yield_deep yield_deep yielder tether__fiber_main tether__fiber_trampoline"
-    expect_frames "$what" faulted "fault_here faulter tether__fiber_main tether__fiber_trampoline"
-    expect_frames "$what" terminated "tether_terminate terminate_here terminator tether__fiber_main tether__fiber_trampoline"
+    expect_frames "$what" yielded "yield_deep yield_deep yield_deep yielder tether__fiber_trampoline"
+    expect_frames "$what" faulted "fault_here faulter tether__fiber_trampoline"
+    expect_frames "$what" terminated "tether_terminate terminate_here terminator tether__fiber_trampoline"
     expect "$what" '^segmentation fault: SIGSEGV \(SEGV_MAPERR\) at address 0x0$'
     expect "$what" '^fiber 1 is ready: it has no frames$'
 }

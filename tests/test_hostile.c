@@ -355,7 +355,7 @@ START_TEST(test_report_of_a_wild_call)
     ck_assert_msg(strstr(buf, "#0  0x10 ? (no module)") != NULL, "%s", buf);
     ck_assert_msg(strstr(buf, "#1 ") && strstr(strstr(buf, "#1 "), "calls_wild+"), "%s", buf);
     ck_assert_msg(strstr(buf, "calls_wild_entry+") != NULL, "%s", buf);
-    /* tether__fiber_main is the last line: the fiber's own bottom, no host */
+    /* the entry is the last line: the fiber's own bottom, no host */
     ck_assert_msg(strstr(buf, "tether_fiber_resume") == NULL, "%s", buf);
     ck_assert_msg(strstr(buf, "test_report_of_a_wild_call") == NULL, "%s", buf);
     /* The caller is where the unwind starts: it can be unwound. */
