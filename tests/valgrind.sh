@@ -39,10 +39,6 @@ case $prog in
     # memcheck replaces malloc through a preloaded library: a fully
     # static program keeps its own, whose workings it then reports.
     skip "a fully static program: memcheck cannot replace its malloc" ;;
-*/wasm/test_instance | */wasm/test_rt)
-    # A wasm instance reserves its memory with guard regions of several
-    # gigabytes; valgrind's address space manager refuses them.
-    skip "tether_wasm_pool_create cannot reserve an instance's guard regions under valgrind" ;;
 esac
 # Check's per-test timeouts are for native speed; valgrind is 20-50x slower.
 CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-30}
