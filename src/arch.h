@@ -140,6 +140,15 @@ void tether__arch_uc_to_host(void *uc, const void *record, struct tether_fiber *
 void tether__arch_uc_jump(void *uc, uintptr_t pc, uintptr_t sp);
 /* Sets the context's MXCSR and x87 control word. */
 void tether__arch_uc_set_ctl(void *uc, uint32_t mxcsr, uint16_t x87_cw);
+/*
+ * Leaves the signal handler for the context without a sigreturn, as
+ * setcontext() does: its signal mask, floating-point control and
+ * registers (signals.c: under valgrind only). Only for a context that
+ * continues at a call boundary: rax, r10, r11 and the flags are not
+ * restored, and the word below its stack pointer is overwritten.
+ * Returns only if it could not.
+ */
+void tether__arch_uc_leave(const void *uc);
 
 /* The trampoline's landing pad, where every unwind of the fiber ends. */
 void tether__fiber_landing(void);

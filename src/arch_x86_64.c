@@ -1,5 +1,6 @@
 /* Initial layout of a fiber stack on x86_64 SysV (see asm/x86_64_sysv_elf.S). */
 #define _GNU_SOURCE /* REG_* names for ucontext_t registers */
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -154,6 +155,36 @@ uint64_t tether__arch_uc_ctl(const void *ucv)
         return (uint64_t)MXCSR_DEFAULT | ((uint64_t)X87_CW_DEFAULT << 32);
     return (uint64_t)uc->uc_mcontext.fpregs->mxcsr |
            ((uint64_t)uc->uc_mcontext.fpregs->cwd << 32);
+}
+
+/*
+ * glibc's setcontext() takes the x87 environment from fpregs in the
+ * layout fnstenv stores (getcontext's), not the fxsave layout of a
+ * signal frame's, and MXCSR from __fpregs_mem: both are built here.
+ */
+#define ENV_FCW 0 /* fnstenv's 28-byte environment: control word, */
+#define ENV_FSW 4 /* status word, */
+#define ENV_FTW 8 /* full tag word (all ones: every register empty) */
+
+void tether__arch_uc_leave(const void *ucv)
+{
+    const ucontext_t *uc = ucv;
+    uint64_t ctl = tether__arch_uc_ctl(uc);
+    uint32_t mxcsr = (uint32_t)ctl;
+    uint16_t cw = (uint16_t)(ctl >> 32), fsw = 0, ftw = 0xffff;
+    ucontext_t to;
+    char *env = (char *)&to.__fpregs_mem;
+
+    memset(&to, 0, sizeof to);
+    memcpy(to.uc_mcontext.gregs, uc->uc_mcontext.gregs, sizeof to.uc_mcontext.gregs);
+    /* The kernel's mask is _NSIG bits, what rt_sigprocmask takes. */
+    memcpy(&to.uc_sigmask, &uc->uc_sigmask, _NSIG / 8);
+    memcpy(env + ENV_FCW, &cw, 2);
+    memcpy(env + ENV_FSW, &fsw, 2);
+    memcpy(env + ENV_FTW, &ftw, 2);
+    to.__fpregs_mem.mxcsr = mxcsr;
+    to.uc_mcontext.fpregs = &to.__fpregs_mem;
+    setcontext(&to);
 }
 
 _Static_assert(BLOCK_SIZE == 8 * TETHER_NREGS && BLOCK_RSP == 8 * TETHER_REG_RSP &&

@@ -231,7 +231,8 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
     f->exited_next = NULL;
     memset(&f->san, 0, sizeof f->san); /* the slot's last fiber left its own there */
     arm(f, fn, arg);
-    tether__san_create(&f->san, tether__stack_lo(&f->stack), f->record);
+    tether__san_create(&f->san, tether__stack_lo(&f->stack), f->record,
+                       f->stack.base, tether__stack_top(&f->stack));
     f->magic = TETHER_FIBER_MAGIC; /* findable by debuggers from now on */
     *out = f;
     return 0;

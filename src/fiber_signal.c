@@ -18,5 +18,5 @@ void tether__signal_stop_fiber(tether_fiber *f, void *uc, int stop, void *value)
     f->stop_value = value;
     tether__san_stop(&f->san); /* its frames run again only for their cleanups */
     tether__arch_uc_to_host(uc, f->record, f);
-    tether__signals_unblock_in(uc);
+    tether__signals_to_host(uc);
 }

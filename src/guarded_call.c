@@ -83,7 +83,7 @@ static int guarded_fault(int sig, siginfo_t *info, void *ucv)
     *head = cf->prev;
     tether__arch_uc_jump(ucv, (uintptr_t)tether__call_escape, (uintptr_t)cf->sp);
     tether__arch_uc_set_ctl(ucv, cf->mxcsr, cf->x87_cw);
-    tether__signals_unblock_in(ucv);
+    tether__signals_to_host(ucv);
     return 1;
 }
 

@@ -105,17 +105,29 @@ static inline void *tether__san_fake(void *fake)
 }
 #endif
 
-/* At create: the fiber's stack is [lo, hi). */
-static inline void tether__san_create(struct tether_san *s, void *lo, void *hi)
+/*
+ * At create: the fiber's stack is [lo, hi), in a slot [slot_lo, slot_hi)
+ * with its guard below and the host record above. valgrind is given the
+ * whole slot: a switch to or from a stack pointer it does not place in a
+ * known stack, within --max-stackframe of the last one, it takes for a
+ * frame pushed or popped, and marks the memory in between (a host's
+ * record, which a stop's switch then reads, as uninitialised). A stop
+ * after an overflow switches from a stack pointer in the guard, and the
+ * record is above the usable stack.
+ */
+static inline void tether__san_create(struct tether_san *s, void *lo, void *hi,
+                                      void *slot_lo, void *slot_hi)
 {
     (void)s;
     (void)lo;
     (void)hi;
+    (void)slot_lo;
+    (void)slot_hi;
 #ifdef TETHER_TSAN
     s->tsan_fiber = __tsan_create_fiber(0);
 #endif
 #ifdef HAVE_VALGRIND_VALGRIND_H
-    s->valgrind_id = VALGRIND_STACK_REGISTER(lo, hi);
+    s->valgrind_id = VALGRIND_STACK_REGISTER(slot_lo, slot_hi);
 #endif
 }
 

@@ -14,6 +14,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifdef HAVE_CONFIG_H
+#include "config.h" /* HAVE_VALGRIND_VALGRIND_H */
+#endif
+#ifdef HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
+
+#include "arch.h"
 #include "signals.h"
 
 static const int fault_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE };
@@ -50,10 +58,32 @@ static void sort_clients(void)
 
 static void chain(int sig, siginfo_t *info, void *uc);
 
+/* Set by tether__signals_to_host(): this thread's handler sends it to a host. */
+static __thread int to_host __attribute__((tls_model("initial-exec")));
+
+/*
+ * valgrind's sigreturn (amd64) applies a context's general registers and
+ * pc only: not its signal mask, not its floating-point control, and it
+ * gives the registers the definedness they had when the signal came, so
+ * that memcheck takes a host's registers for the guest's, often
+ * uninitialised. Under valgrind a context sent to a host is left by
+ * setcontext() instead, which loads all of that from memory.
+ */
+static void leave(void *uc)
+{
+#ifdef HAVE_VALGRIND_VALGRIND_H
+    if (RUNNING_ON_VALGRIND)
+        tether__arch_uc_leave(uc);
+#else
+    (void)uc;
+#endif
+}
+
 static void on_signal(int sig, siginfo_t *info, void *uc)
 {
     int saved_errno = errno, taken = 0;
 
+    to_host = 0;
     for (int i = 0; i < nclients && !taken; i++) {
         const struct tether_signal_client *c = clients[i];
         if (sig == TETHER_KILL_SIGNAL)
@@ -64,6 +94,8 @@ static void on_signal(int sig, siginfo_t *info, void *uc)
     if (!taken)
         chain(sig, info, uc);
     errno = saved_errno;
+    if (taken && to_host)
+        leave(uc);
 }
 
 /* A fault the kernel raised: returning re-runs the faulting instruction. */
@@ -129,11 +161,14 @@ static void chain(int sig, siginfo_t *info, void *uc)
  * the code it interrupted (the kernel restores uc_sigmask): a guest that
  * had blocked tether's own signals, or a guest signal handler that was
  * interrupted with its signal blocked, would leave them blocked in the
- * host. Tether's signals at least are unblocked again.
+ * host. Tether's signals at least are unblocked again. The context is
+ * marked for leave() too.
  */
-void tether__signals_unblock_in(void *ucv)
+void tether__signals_to_host(void *ucv)
 {
     ucontext_t *uc = ucv;
+
+    to_host = 1;
 
     for (int i = 0; i < NFAULT; i++)
         sigdelset(&uc->uc_sigmask, fault_signals[i]);

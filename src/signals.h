@@ -53,11 +53,13 @@ enum {
 int tether__signals_install(void);
 
 /*
- * Clears tether's signals from the mask a context will return with: a
- * handler that sends the thread somewhere else (a fiber's host) must not
- * leave them blocked there because the code it left had blocked them.
- * Async-signal-safe.
+ * Says that the handler sends the thread to a host, at a call boundary
+ * (a fiber's host, a guarded call's caller): clears tether's signals from
+ * the mask the context will return with (they must not stay blocked
+ * there because the code it left had blocked them), and under valgrind
+ * has the handler leave by setcontext() rather than by its sigreturn
+ * (signals.c). The client's last edit of the context. Async-signal-safe.
  */
-void tether__signals_unblock_in(void *uc);
+void tether__signals_to_host(void *uc);
 
 #endif

@@ -115,11 +115,21 @@ static void check_record(const tether_fault *r, int kind, void *stack_lo,
         ck_assert_ptr_eq(r->addr, (void *)bus_page);
         break;
     case TETHER_FAULT_ILL:
+        if (test_under_valgrind()) {
+            /* valgrind raises its own SIGILL for ud2: ILL_ILLOPC, and an address of its own. */
+            vg_skip("si_code and si_addr of a SIGILL are valgrind's, not the kernel's");
+            ck_assert_int_eq(r->code, ILL_ILLOPC);
+            break;
+        }
         ck_assert_int_eq(r->code, ILL_ILLOPN);
         ck_assert_ptr_eq(r->addr, r->pc);
         break;
     case TETHER_FAULT_FPE:
         ck_assert_int_eq(r->code, FPE_INTDIV);
+        if (test_under_valgrind()) {
+            vg_skip("si_addr of a SIGFPE is valgrind's, not the faulting instruction");
+            break;
+        }
         ck_assert_ptr_eq(r->addr, r->pc);
         break;
     case TETHER_FAULT_STACK_OVERFLOW:
@@ -208,8 +218,20 @@ END_TEST
 START_TEST(test_nested_fiber_fault)
 {
     struct nested n = {.kind = _i + 1};
-    tether_fiber *outer = make_fiber(outer_fiber, &n);
+    tether_fiber *outer;
     void *v;
+    if (n.kind == TETHER_FAULT_STACK_OVERFLOW && test_under_valgrind()) {
+        /*
+         * memcheck (--track-origins) reports the overflowed fiber's
+         * backtrace reading return addresses from fault_overflow's
+         * unwritten pad: the stack pointer valgrind gives the faulting
+         * context is not the one the kernel gives (the native walk of
+         * the same stack passes this test).
+         */
+        vg_skip("a stack overflow's context under valgrind: its backtrace reads unwritten stack");
+        return;
+    }
+    outer = make_fiber(outer_fiber, &n);
     ck_assert_int_eq(tether_fiber_resume(outer, NULL, &v), TETHER_RETURNED);
     ck_assert_ptr_eq(v, (void *)1); /* the outer fiber was still current */
     ck_assert_int_eq(n.inner_result, TETHER_FAULTED);

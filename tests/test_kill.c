@@ -696,6 +696,8 @@ END_TEST
 #ifndef RACE_FIBERS
 #define RACE_FIBERS 10000
 #endif
+/* Under valgrind, 500: each round is 20-50x slower there. */
+#define RACE_ROUNDS VG_COUNT(RACE_FIBERS, 500)
 
 static void *busy(void *arg, void *in)
 {
@@ -735,7 +737,7 @@ static void *killer(void *arg)
 {
     struct race *r = arg;
     unsigned seed = 1;
-    for (int i = 0; i < RACE_FIBERS; i++) {
+    for (int i = 0; i < RACE_ROUNDS; i++) {
         tether_kill_switch *k;
         while (!(k = atomic_load(&r[i].k)))
             ;
@@ -757,7 +759,7 @@ START_TEST(test_kill_race)
     int terminated = 0, outcomes[4] = {0};
 
     pthread_create(&th, NULL, killer, r);
-    for (int i = 0; i < RACE_FIBERS; i++) {
+    for (int i = 0; i < RACE_ROUNDS; i++) {
         tether_fiber *f;
         tether_kill_switch *k;
         void *out = NULL;
@@ -793,7 +795,7 @@ START_TEST(test_kill_race)
     }
     pthread_join(th, NULL);
     fprintf(stderr, "kill race: %d fibers, fired pending %d, signalled %d, "
-            "finished %d; %d terminated\n", RACE_FIBERS,
+            "finished %d; %d terminated\n", RACE_ROUNDS,
             outcomes[TETHER_KILL_PENDING], outcomes[TETHER_KILL_SIGNALLED],
             outcomes[TETHER_KILL_FINISHED], terminated);
     /*
@@ -804,6 +806,14 @@ START_TEST(test_kill_race)
         /* Its slower switches leave a kill after the end a rarer timing. */
         fprintf(stderr, "kill race: no kill came after the end; not required under %s\n",
                 test_sanitizer());
+    if (test_under_valgrind()) {
+        /*
+         * valgrind runs one thread at a time: the killer's spins end with
+         * its time slice, not at the moment they aim for.
+         */
+        vg_skip("kills landing at every stage: valgrind serialises the threads' timing");
+        return;
+    }
     ck_assert_msg(outcomes[TETHER_KILL_PENDING] > 0 &&
                       outcomes[TETHER_KILL_SIGNALLED] > 0 &&
                       (outcomes[TETHER_KILL_FINISHED] > 0 || test_sanitizer()),

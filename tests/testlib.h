@@ -86,6 +86,17 @@ static inline const char *test_sanitizer(void)
 #endif
 
 /*
+ * Says that one check, or a whole case, is skipped under valgrind, and
+ * why: what valgrind's emulation makes untrue, not the library.
+ */
+#define vg_skip(why) \
+    fprintf(stderr, "%s:%d: %s: skipped under valgrind: %s\n", __FILE__, __LINE__, \
+            __func__, why)
+
+/* A loop's count: `native`, or `under_vg` under valgrind (20-50x slower). */
+#define VG_COUNT(native, under_vg) (test_under_valgrind() ? (under_vg) : (native))
+
+/*
  * The test reads a fiber's stack below where its frames were, on
  * purpose (what a dead fiber leaves there): memory memcheck has marked
  * inaccessible since those frames returned.
