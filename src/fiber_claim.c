@@ -17,11 +17,13 @@
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int biasing; /* membarrier registered: fibers may be biased */
+static _Atomic int inited; /* init() has run: claim_init needs no call */
 
 static void init(void)
 {
     /* The registration makes MEMBARRIER_CMD_PRIVATE_EXPEDITED usable. */
     biasing = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    atomic_store_explicit(&inited, 1, memory_order_release);
 }
 
 /*
@@ -38,7 +40,8 @@ __attribute__((constructor)) static void register_early(void)
 
 void tether__claim_init(struct tether_claim *f)
 {
-    pthread_once(&once, init);
+    if (!atomic_load_explicit(&inited, memory_order_acquire))
+        pthread_once(&once, init);
     atomic_store_explicit(&f->state, TETHER_READY, memory_order_relaxed);
     atomic_store_explicit(&f->owner, biasing ? OWNER_NONE_YET : OWNER_UNBIASED,
                           memory_order_relaxed);
@@ -74,13 +77,34 @@ static void unlock(struct tether_claim *f)
     atomic_store(&f->lock, 0);
 }
 
+/*
+ * A fiber never claimed yet (OWNER_NONE_YET: every new fiber's first
+ * resume) is biased to its first claimer with one compare-exchange of
+ * `owner`, without the lock; the claim itself is then the owner's fast
+ * one. The compare-exchange is also the barrier the kill handshake
+ * needs: a killer that found no owner (and so made no membarrier) set
+ * its kill before it looked, and our look at the kill comes after the
+ * compare-exchange. owner never goes back to OWNER_NONE_YET (but for a
+ * new fiber), so a claimer that finds it gone, here or under the lock,
+ * has a real owner to deal with. CLAIM_SLOW: the lock decides.
+ */
+static int claim_first(struct tether_claim *f, pid_t tid)
+{
+    pid_t none = OWNER_NONE_YET;
+
+    if (atomic_load_explicit(&f->owner, memory_order_relaxed) != OWNER_NONE_YET ||
+        !atomic_compare_exchange_strong(&f->owner, &none, tid))
+        return CLAIM_SLOW;
+    return tether__claim_fast(f, tid);
+}
+
 int tether__claim(struct tether_claim *f, pid_t tid)
 {
     pid_t owner;
     uint64_t w;
     int err = 0;
 
-    if (tether__claim_fast(f, tid) == 0)
+    if (tether__claim_fast(f, tid) == 0 || claim_first(f, tid) == 0)
         return 0;
     lock(f);
     owner = atomic_load(&f->owner);

@@ -7,10 +7,12 @@
  * the kill, then reads the state word; a claimer sets the state word,
  * then reads the kill: one of them must see the other). A locked
  * compare-exchange does both, and costs as much as the rest of a switch.
- * So a fiber is biased to the thread that claims it: that thread claims
- * it with plain stores, and the rare others (a killer, another thread
- * taking the fiber over) pay instead, with membarrier(2), which makes
- * every running thread of the process execute a full barrier. A fiber
+ * So a fiber is biased to the thread that claims it first (which costs
+ * that claim one compare-exchange, of the owner, and no lock: every
+ * fiber has a first resume): that thread then claims it with plain
+ * stores, and the rare others (a killer, another thread taking the
+ * fiber over) pay instead, with membarrier(2), which makes every
+ * running thread of the process execute a full barrier. A fiber
  * whose bias is taken away more than a few times (it moves between
  * threads all the time) is claimed with a compare-exchange from then on,
  * and so is every fiber where membarrier is not available.
