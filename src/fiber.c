@@ -203,7 +203,6 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
 {
     static const tether_fiber_opts defaults;
     struct tether_stack s;
-    size_t size, guard;
     tether_fiber *f;
     int err;
 
@@ -215,16 +214,15 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
         return -EINVAL;
     if (any_reserved(opts))
         return -EINVAL; /* an option of a later release */
-    size = opts->stack_size;
-    guard = opts->guard_size;
-    if ((err = tether__stack_geometry(&size, &guard)) != 0)
-        return err;
-    if ((err = tether__signals_install()) != 0)
-        return err;
-    tether__cxx_eh_probe();
-    if ((err = tether__stack_get(&s, size, guard,
+    /* The geometry is checked there (-ERANGE). */
+    if ((err = tether__stack_get(&s, opts->stack_size, opts->guard_size,
                                  opts->flags & TETHER_FIBER_GUARD_MPROTECT)) != 0)
         return err;
+    if ((err = tether__signals_install()) != 0) {
+        tether__stack_put(&s);
+        return err;
+    }
+    tether__cxx_eh_probe();
     f = object_in(&s);
     f->stack = s;
     f->guard_edge = (uintptr_t)tether__stack_lo(&s) + 256;

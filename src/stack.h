@@ -122,9 +122,10 @@ void tether__stack_clean(struct tether_stack *s);
 /* ---- stack_pool.c: where free slots wait ------------------------------- */
 
 /*
- * A slot of this (checked) geometry: from the calling thread's cache,
- * else the process-wide pool, else carved from a reservation. Its pages
- * hold whatever its last fiber left. Returns 0 or -ENOMEM.
+ * A slot of this geometry (as asked: 0 for a default; checked here):
+ * from the calling thread's cache, else the process-wide pool, else
+ * carved from a reservation. Its pages hold whatever its last fiber
+ * left. Returns 0, -ERANGE (tether__stack_geometry) or -ENOMEM.
  */
 int tether__stack_get(struct tether_stack *s, size_t size, size_t guard,
                       int force_mprotect);
