@@ -77,35 +77,14 @@ static void unlock(struct tether_claim *f)
     atomic_store(&f->lock, 0);
 }
 
-/*
- * A fiber never claimed yet (OWNER_NONE_YET: every new fiber's first
- * resume) is biased to its first claimer with one compare-exchange of
- * `owner`, without the lock; the claim itself is then the owner's fast
- * one. The compare-exchange is also the barrier the kill handshake
- * needs: a killer that found no owner (and so made no membarrier) set
- * its kill before it looked, and our look at the kill comes after the
- * compare-exchange. owner never goes back to OWNER_NONE_YET (but for a
- * new fiber), so a claimer that finds it gone, here or under the lock,
- * has a real owner to deal with. CLAIM_SLOW: the lock decides.
- */
-static int claim_first(struct tether_claim *f, pid_t tid)
-{
-    pid_t none = OWNER_NONE_YET;
-
-    if (atomic_load_explicit(&f->owner, memory_order_relaxed) != OWNER_NONE_YET ||
-        !atomic_compare_exchange_strong(&f->owner, &none, tid))
-        return CLAIM_SLOW;
-    return tether__claim_fast(f, tid);
-}
-
 int tether__claim(struct tether_claim *f, pid_t tid)
 {
     pid_t owner;
     uint64_t w;
     int err = 0;
 
-    if (tether__claim_fast(f, tid) == 0 || claim_first(f, tid) == 0)
-        return 0;
+    if (tether__claim_fast(f, tid) == 0)
+        return 0; /* owner is not OWNER_NONE_YET from here on */
     lock(f);
     owner = atomic_load(&f->owner);
     if (owner > 0 && owner != tid) {
