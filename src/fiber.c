@@ -193,6 +193,7 @@ static int any_reserved(const tether_fiber_opts *opts)
 {
     uint64_t any = 0;
 
+#pragma GCC unroll 8
     for (size_t i = 0; i < sizeof opts->reserved / sizeof opts->reserved[0]; i++)
         any |= opts->reserved[i];
     return any != 0;
