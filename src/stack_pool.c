@@ -162,8 +162,8 @@ static char *carve(struct tether_stack_class *c)
     return c->chunk + c->slot_size * c->carved++;
 }
 
-/* From the process-wide pool, or a new slot. Takes the lock. */
-static int get_slow(struct tether_stack *s, struct tether_stack_class *c)
+/* From the process-wide pool, or a new slot. Takes the lock. Out of line: rare. */
+static __attribute__((noinline)) int get_slow(struct tether_stack *s, struct tether_stack_class *c)
 {
     char *base = NULL;
     int fresh = 0;
@@ -186,19 +186,16 @@ static int get_slow(struct tether_stack *s, struct tether_stack_class *c)
 }
 
 /*
- * The class of a geometry as asked (0 for a default), checked: the
- * calling thread's last answer when it asks as it did last time (the
- * guard method included, which a kernel without guard markers changes
- * once), which spares a program that asks for one geometry over and
- * over the checks and the search. NULL and *err set if none.
+ * The class of a geometry as asked (0 for a default), checked, and
+ * remembered as the thread's last request. NULL and *err set if none.
+ * Out of line: the common case (class_asked) then saves no registers.
  */
-static struct tether_stack_class *class_asked(size_t size, size_t guard, int kind, int *err)
+static __attribute__((noinline)) struct tether_stack_class *
+class_asked_first(size_t size, size_t guard, int kind, int *err)
 {
-    struct tether_stack_class *c = last.cls;
+    struct tether_stack_class *c;
     size_t checked_size = size, checked_guard = guard;
 
-    if (c && last.size == size && last.guard == guard && last.kind == kind)
-        return c;
     if ((*err = tether__stack_geometry(&checked_size, &checked_guard)) != 0)
         return NULL;
     if (!(c = class_of(checked_size, checked_guard, kind))) {
@@ -210,6 +207,20 @@ static struct tether_stack_class *class_asked(size_t size, size_t guard, int kin
     last.kind = kind;
     last.cls = c;
     return c;
+}
+
+/*
+ * The same, from the thread's last answer when it asks as it did last
+ * time (the guard method included, which a kernel without guard markers
+ * changes once): a program that asks for one geometry over and over is
+ * spared the checks and the search.
+ */
+static inline struct tether_stack_class *class_asked(size_t size, size_t guard, int kind,
+                                                     int *err)
+{
+    if (last.cls && last.size == size && last.guard == guard && last.kind == kind)
+        return last.cls;
+    return class_asked_first(size, guard, kind, err);
 }
 
 int tether__stack_get(struct tether_stack *s, size_t size, size_t guard,
