@@ -13,10 +13,11 @@
  *                        of 64 KiB: mmap + mprotect guard page + munmap
  *                        every time
  *
- * A C++ host, as Boost needs one. tether's figure in a C host is no
- * lower: there, each create looks again for libstdc++ (a lock and a
- * dl_iterate_phdr, in case a plugin brought it), which a C++ host does
- * once.
+ * A C++ host, as Boost needs one. tether's figure in a C host is
+ * higher: there, each create asks the dynamic linker whether anything
+ * was loaded since it last looked for libstdc++ (a dl_iterate_phdr,
+ * which takes the dynamic linker's lock, in case a plugin brought it),
+ * which a C++ host does once.
  */
 #include <cstdio>
 #include <memory>

@@ -22,13 +22,23 @@ _Static_assert(REC_RET == REC_FP + 8, "the fp record's rip is the return address
 #define MXCSR_DEFAULT 0x1f80u  /* all SSE exceptions masked, round to nearest */
 #define X87_CW_DEFAULT 0x037fu /* all x87 exceptions masked, 64-bit precision */
 
+typedef uint64_t zero16 __attribute__((vector_size(16)));
+_Static_assert((REC_SIZE + TOP_PAD) % 16 == 0, "the record is zeroed 16 bytes at a time");
+
 void *tether__arch_ctx_init(void *top, struct tether_fiber *f, void **record,
                             int keep_fp)
 {
     char *rec = (char *)top - TOP_PAD - REC_SIZE;
     uintptr_t *saved = (uintptr_t *)(rec - SAVED_SIZE);
 
-    memset(rec, 0, REC_SIZE + TOP_PAD);
+    /*
+     * Zeroed with aligned 16-byte stores (the record is 16-aligned, as
+     * top is): a memset of this length becomes a rep stos, which is
+     * microcoded and slow to start, on every fiber's creation.
+     */
+#pragma GCC unroll 16
+    for (int i = 0; i < (REC_SIZE + TOP_PAD) / 16; i++)
+        ((zero16 *)rec)[i] = (zero16){0, 0};
     rec[REC_FLAGS] = keep_fp ? REC_KEEP_FP : 0;
     saved[0] = (uintptr_t)MXCSR_DEFAULT | ((uintptr_t)X87_CW_DEFAULT << 32);
     saved[1] = 0;                                  /* r15 */

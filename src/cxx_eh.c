@@ -57,8 +57,12 @@ static int count_adds(struct dl_phdr_info *info, size_t size, void *adds)
     return 1; /* the first object tells: stop */
 }
 
-static void probe_locked(void);
+static void probe_locked(unsigned long long adds);
+static void found(void *h);
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* dl_iterate_phdr's count of objects loaded when libstdc++ was last looked for. */
+static _Atomic unsigned long long looked_at = ~0ull;
 
 /* In a fork child, the probe's lock as new: another thread may have held it. */
 static void child(struct tether_thread *t)
@@ -69,30 +73,50 @@ static void child(struct tether_thread *t)
 
 TETHER_THREAD_HOOKS(NULL, NULL, child);
 
-void tether__cxx_eh_probe(void)
+/*
+ * Until libstdc++ is found (a C host), every creation asks the dynamic
+ * linker how many objects it has loaded so far, and looks for libstdc++
+ * again, under the lock, only when that changed: our lock stays off the
+ * common path (the dynamic linker's own, in dl_iterate_phdr, is the one
+ * left).
+ */
+static __attribute__((noinline)) void probe_again(void)
 {
-    if (atomic_load_explicit(&get_globals, memory_order_acquire))
+    unsigned long long adds = 0;
+
+    /* Look again only when something was loaded since (dlopen costs ~20 us). */
+    dl_iterate_phdr(count_adds, &adds);
+    if (atomic_load_explicit(&looked_at, memory_order_acquire) == adds)
         return;
     pthread_mutex_lock(&lock);
-    probe_locked();
+    probe_locked(adds);
     pthread_mutex_unlock(&lock);
 }
 
-static void probe_locked(void)
+/* Out of line, the look: a C++ host's creations need no frame here. */
+void tether__cxx_eh_probe(void)
 {
-    static unsigned long long looked_at = ~0ull;
-    unsigned long long adds = 0;
+    if (!atomic_load_explicit(&get_globals, memory_order_acquire))
+        probe_again();
+}
+
+static void probe_locked(unsigned long long adds)
+{
     void *h;
 
-    if (atomic_load_explicit(&get_globals, memory_order_acquire))
+    if (atomic_load_explicit(&get_globals, memory_order_acquire) ||
+        atomic_load_explicit(&looked_at, memory_order_relaxed) == adds)
         return;
-    /* Look again only when something was loaded since (dlopen costs ~20 us). */
-    dl_iterate_phdr(count_adds, &adds);
-    if (looked_at == adds)
-        return;
-    looked_at = adds;
-    if (!(h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_NOLOAD)))
-        return;
+    h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_NOLOAD);
+    if (h)
+        found(h);
+    /* Only now: a creation that finds this count skips the look, and it is done. */
+    atomic_store_explicit(&looked_at, adds, memory_order_release);
+}
+
+/* libstdc++ is in the process: what tether uses of it. */
+static void found(void *h)
+{
     /* The handle keeps libstdc++ loaded for good; it is never closed. */
     begin_catch = (void *(*)(void *))dlsym(h, "__cxa_begin_catch");
     end_catch = (void (*)(void))dlsym(h, "__cxa_end_catch");

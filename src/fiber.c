@@ -30,7 +30,9 @@ __thread struct tether_san *volatile tether__san_pending
 __thread volatile int tether__san_pending_how __attribute__((tls_model("initial-exec")));
 #endif
 
-static __thread uint64_t id_next, id_end __attribute__((tls_model("initial-exec")));
+/* The attribute on each: on a list it would name only the last one. */
+static __thread uint64_t id_next __attribute__((tls_model("initial-exec")));
+static __thread uint64_t id_end __attribute__((tls_model("initial-exec")));
 
 /* The hooks of the layers above (fiber_impl.h), gathered by the linker. */
 extern const struct tether_fiber_hooks *const __start_tether_fiber_hooks[]
@@ -179,10 +181,22 @@ static void fiber_free(tether_fiber *f)
          h < __stop_tether_fiber_hooks; h++)
         if ((*h)->freeing)
             (*h)->freeing(f);
-    free((void *)f->guest_code);
+    if (f->guest_code)
+        free((void *)f->guest_code);
     if (f->flags & TETHER_FIBER_CLEAN_STACK)
         tether__stack_clean(&s);
     tether__stack_put(&s);
+}
+
+/* Is any of opts->reserved set? One test of them all, without a branch each. */
+static int any_reserved(const tether_fiber_opts *opts)
+{
+    uint64_t any = 0;
+
+#pragma GCC unroll 8
+    for (size_t i = 0; i < sizeof opts->reserved / sizeof opts->reserved[0]; i++)
+        any |= opts->reserved[i];
+    return any != 0;
 }
 
 static int create(tether_fiber **out, tether_fn fn, void *arg,
@@ -190,7 +204,6 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
 {
     static const tether_fiber_opts defaults;
     struct tether_stack s;
-    size_t size, guard;
     tether_fiber *f;
     int err;
 
@@ -200,19 +213,17 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
         opts = &defaults;
     if (opts->flags & ~KNOWN_FLAGS)
         return -EINVAL;
-    for (size_t i = 0; i < sizeof opts->reserved / sizeof opts->reserved[0]; i++)
-        if (opts->reserved[i])
-            return -EINVAL; /* an option of a later release */
-    size = opts->stack_size;
-    guard = opts->guard_size;
-    if ((err = tether__stack_geometry(&size, &guard)) != 0)
-        return err;
-    if ((err = tether__signals_install()) != 0)
-        return err;
-    tether__cxx_eh_probe();
-    if ((err = tether__stack_get(&s, size, guard,
+    if (any_reserved(opts))
+        return -EINVAL; /* an option of a later release */
+    /* The geometry is checked there (-ERANGE). */
+    if ((err = tether__stack_get(&s, opts->stack_size, opts->guard_size,
                                  opts->flags & TETHER_FIBER_GUARD_MPROTECT)) != 0)
         return err;
+    if ((err = tether__signals_install()) != 0) {
+        tether__stack_put(&s);
+        return err;
+    }
+    tether__cxx_eh_probe();
     f = object_in(&s);
     f->stack = s;
     f->guard_edge = (uintptr_t)tether__stack_lo(&s) + 256;
@@ -224,7 +235,10 @@ static int create(tether_fiber **out, tether_fn fn, void *arg,
     }
     f->flags = opts->flags;
     f->user_data = NULL;
-    tether__fiber_name_set(f, opts->name);
+    if (opts->name)
+        tether__fiber_name_set(f, opts->name);
+    else
+        f->name[0] = '\0'; /* no name: the common case, without a call */
     f->id = new_id();
     atomic_store_explicit(&f->kswitch, NULL, memory_order_relaxed);
     tether__claim_init(&f->claim);

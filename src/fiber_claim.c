@@ -17,11 +17,13 @@
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int biasing; /* membarrier registered: fibers may be biased */
+static _Atomic int inited; /* init() has run: claim_init needs no call */
 
 static void init(void)
 {
     /* The registration makes MEMBARRIER_CMD_PRIVATE_EXPEDITED usable. */
     biasing = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    atomic_store_explicit(&inited, 1, memory_order_release);
 }
 
 /*
@@ -38,7 +40,8 @@ __attribute__((constructor)) static void register_early(void)
 
 void tether__claim_init(struct tether_claim *f)
 {
-    pthread_once(&once, init);
+    if (!atomic_load_explicit(&inited, memory_order_acquire))
+        pthread_once(&once, init);
     atomic_store_explicit(&f->state, TETHER_READY, memory_order_relaxed);
     atomic_store_explicit(&f->owner, biasing ? OWNER_NONE_YET : OWNER_UNBIASED,
                           memory_order_relaxed);
@@ -81,7 +84,7 @@ int tether__claim(struct tether_claim *f, pid_t tid)
     int err = 0;
 
     if (tether__claim_fast(f, tid) == 0)
-        return 0;
+        return 0; /* owner is not OWNER_NONE_YET from here on */
     lock(f);
     owner = atomic_load(&f->owner);
     if (owner > 0 && owner != tid) {

@@ -7,10 +7,12 @@
  * the kill, then reads the state word; a claimer sets the state word,
  * then reads the kill: one of them must see the other). A locked
  * compare-exchange does both, and costs as much as the rest of a switch.
- * So a fiber is biased to the thread that claims it: that thread claims
- * it with plain stores, and the rare others (a killer, another thread
- * taking the fiber over) pay instead, with membarrier(2), which makes
- * every running thread of the process execute a full barrier. A fiber
+ * So a fiber is biased to the thread that claims it first (which costs
+ * that claim one compare-exchange, of the owner, on the fast way: every
+ * fiber has a first resume): that thread then claims it with plain
+ * stores, and the rare others (a killer, another thread taking the
+ * fiber over) pay instead, with membarrier(2), which makes every
+ * running thread of the process execute a full barrier. A fiber
  * whose bias is taken away more than a few times (it moves between
  * threads all the time) is claimed with a compare-exchange from then on,
  * and so is every fiber where membarrier is not available.
@@ -73,13 +75,23 @@ static inline int tether__claim_fast(struct tether_claim *f, pid_t tid)
     pid_t owner = atomic_load_explicit(&f->owner, memory_order_relaxed);
     uint64_t w;
 
-    if (owner == tid) {
+    /*
+     * Biased to us; or never claimed (a new fiber's first resume) and
+     * biased to us now, by our compare-exchange of owner, without the
+     * lock (owner never goes back to OWNER_NONE_YET, so a claimer that
+     * finds it gone, here or under the lock, has a real owner to deal
+     * with). The compare-exchange is also the barrier the kill handshake
+     * needs: a killer that found no owner made no membarrier, but it had
+     * set the kill before it looked, and our look at the kill comes after.
+     */
+    if (owner == tid ||
+        (owner == OWNER_NONE_YET && atomic_compare_exchange_strong(&f->owner, &owner, tid))) {
         /*
-         * Biased to us. A thread taking the bias away sets `revoking`,
-         * has every running thread pass a barrier, then waits while
-         * `in_claim` is set: either it sees our in_claim, or we see its
-         * revoking (the asymmetric Dekker pattern; the compiler fences
-         * keep the order here, membarrier keeps it on the CPU).
+         * Ours. A thread taking the bias away sets `revoking`, has every
+         * running thread pass a barrier, then waits while `in_claim` is
+         * set: either it sees our in_claim, or we see its revoking (the
+         * asymmetric Dekker pattern; the compiler fences keep the order
+         * here, membarrier keeps it on the CPU).
          */
         atomic_store_explicit(&f->in_claim, 1, memory_order_relaxed);
         atomic_signal_fence(memory_order_seq_cst);

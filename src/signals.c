@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <ucontext.h>
 #include <sys/syscall.h>
@@ -206,8 +207,14 @@ static void install(void)
     install_one(TETHER_KILL_SIGNAL, &sa);
 }
 
+/* Set once install() has run: every creation asks, and needs no call after that. */
+static _Atomic int installed;
+
 int tether__signals_install(void)
 {
-    pthread_once(&install_once, install);
+    if (!atomic_load_explicit(&installed, memory_order_acquire)) {
+        pthread_once(&install_once, install);
+        atomic_store_explicit(&installed, 1, memory_order_release);
+    }
     return install_err;
 }

@@ -28,8 +28,8 @@
 #define MADV_GUARD_REMOVE 103
 #endif
 
-/* 0: not probed yet; else TETHER_GUARD_MADVISE or _MPROTECT. */
-static _Atomic int guard_method;
+/* 0: not probed yet; else TETHER_GUARD_MADVISE or _MPROTECT (stack.h). */
+_Atomic int tether__guard_method;
 
 size_t tether__page_size(void)
 {
@@ -62,18 +62,15 @@ int tether__stack_geometry(size_t *size, size_t *guard)
     return 0;
 }
 
-int tether__stack_guard_method(int force_mprotect)
+int tether__stack_guard_method_first(void)
 {
-    int m = atomic_load_explicit(&guard_method, memory_order_relaxed);
-    const char *e;
+    const char *e = getenv("TETHER_GUARD");
 
-    if (force_mprotect)
+    if (e && strcmp(e, "mprotect") == 0) {
+        atomic_store_explicit(&tether__guard_method, TETHER_GUARD_MPROTECT, memory_order_relaxed);
         return TETHER_GUARD_MPROTECT;
-    if (m == 0 && (e = getenv("TETHER_GUARD")) && strcmp(e, "mprotect") == 0) {
-        m = TETHER_GUARD_MPROTECT;
-        atomic_store_explicit(&guard_method, m, memory_order_relaxed);
     }
-    return m == TETHER_GUARD_MPROTECT ? m : TETHER_GUARD_MADVISE; /* tried first */
+    return TETHER_GUARD_MADVISE; /* tried first */
 }
 
 char *tether__stack_reserve(size_t slot_size, size_t count)
@@ -98,13 +95,13 @@ int tether__stack_guard_install(struct tether_stack *s)
 {
     if (s->guard_kind == TETHER_GUARD_MADVISE) {
         if (madvise(s->base, s->guard_size, MADV_GUARD_INSTALL) == 0) {
-            atomic_store_explicit(&guard_method, TETHER_GUARD_MADVISE, memory_order_relaxed);
+            atomic_store_explicit(&tether__guard_method, TETHER_GUARD_MADVISE, memory_order_relaxed);
             return 0;
         }
         if (errno != EINVAL)
             return -ENOMEM;
         /* This kernel has no guard markers: mprotect from now on. */
-        atomic_store_explicit(&guard_method, TETHER_GUARD_MPROTECT, memory_order_relaxed);
+        atomic_store_explicit(&tether__guard_method, TETHER_GUARD_MPROTECT, memory_order_relaxed);
         s->guard_kind = TETHER_GUARD_MPROTECT;
     }
     return mprotect(s->base, s->guard_size, PROT_NONE) == 0 ? 0 : -ENOMEM;

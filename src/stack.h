@@ -94,8 +94,24 @@ static inline char *tether__stack_top(const struct tether_stack *s)
 
 /* ---- stack.c: reservations and guards ---------------------------------- */
 
-/* The guard method for a new slot: TETHER_GUARD_MADVISE or _MPROTECT. */
-int tether__stack_guard_method(int force_mprotect);
+/* 0 until the first guard is installed; then TETHER_GUARD_MADVISE or _MPROTECT. */
+extern _Atomic int tether__guard_method;
+
+/* The method before any guard decided it: TETHER_GUARD environment variable, or madvise. */
+int tether__stack_guard_method_first(void);
+
+/*
+ * The guard method for a new slot: TETHER_GUARD_MADVISE or _MPROTECT.
+ * Inline: every creation asks.
+ */
+static inline int tether__stack_guard_method(int force_mprotect)
+{
+    int m = atomic_load_explicit(&tether__guard_method, memory_order_relaxed);
+
+    if (force_mprotect)
+        return TETHER_GUARD_MPROTECT;
+    return m ? m : tether__stack_guard_method_first();
+}
 
 /*
  * Reserves room for `count` slots of slot_size bytes (MAP_NORESERVE:
@@ -122,9 +138,10 @@ void tether__stack_clean(struct tether_stack *s);
 /* ---- stack_pool.c: where free slots wait ------------------------------- */
 
 /*
- * A slot of this (checked) geometry: from the calling thread's cache,
- * else the process-wide pool, else carved from a reservation. Its pages
- * hold whatever its last fiber left. Returns 0 or -ENOMEM.
+ * A slot of this geometry (as asked: 0 for a default; checked here):
+ * from the calling thread's cache, else the process-wide pool, else
+ * carved from a reservation. Its pages hold whatever its last fiber
+ * left. Returns 0, -ERANGE (tether__stack_geometry) or -ENOMEM.
  */
 int tether__stack_get(struct tether_stack *s, size_t size, size_t guard,
                       int force_mprotect);

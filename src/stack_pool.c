@@ -61,6 +61,15 @@ static __thread struct cache caches[CACHE_CLASSES]
     __attribute__((tls_model("initial-exec")));
 static __thread int cache_registered __attribute__((tls_model("initial-exec")));
 
+/* A thread's last request for a slot, and its class (class_asked). */
+struct last_request {
+    size_t size, guard;
+    int kind;
+    struct tether_stack_class *cls;
+};
+
+static __thread struct last_request last __attribute__((tls_model("initial-exec")));
+
 /* A thread that put slots in its cache gives them to the pool when it exits. */
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
@@ -153,8 +162,8 @@ static char *carve(struct tether_stack_class *c)
     return c->chunk + c->slot_size * c->carved++;
 }
 
-/* From the process-wide pool, or a new slot. Takes the lock. */
-static int get_slow(struct tether_stack *s, struct tether_stack_class *c)
+/* From the process-wide pool, or a new slot. Takes the lock. Out of line: rare. */
+static __attribute__((noinline)) int get_slow(struct tether_stack *s, struct tether_stack_class *c)
 {
     char *base = NULL;
     int fresh = 0;
@@ -176,14 +185,52 @@ static int get_slow(struct tether_stack *s, struct tether_stack_class *c)
     return 0;
 }
 
+/*
+ * The class of a geometry as asked (0 for a default), checked, and
+ * remembered as the thread's last request. NULL and *err set if none.
+ * Out of line: the common case (class_asked) then saves no registers.
+ */
+static __attribute__((noinline)) struct tether_stack_class *
+class_asked_first(size_t size, size_t guard, int kind, int *err)
+{
+    struct tether_stack_class *c;
+    size_t checked_size = size, checked_guard = guard;
+
+    if ((*err = tether__stack_geometry(&checked_size, &checked_guard)) != 0)
+        return NULL;
+    if (!(c = class_of(checked_size, checked_guard, kind))) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    last.size = size;
+    last.guard = guard;
+    last.kind = kind;
+    last.cls = c;
+    return c;
+}
+
+/*
+ * The same, from the thread's last answer when it asks as it did last
+ * time (the guard method included, which a kernel without guard markers
+ * changes once): a program that asks for one geometry over and over is
+ * spared the checks and the search.
+ */
+static inline struct tether_stack_class *class_asked(size_t size, size_t guard, int kind,
+                                                     int *err)
+{
+    if (last.cls && last.size == size && last.guard == guard && last.kind == kind)
+        return last.cls;
+    return class_asked_first(size, guard, kind, err);
+}
+
 int tether__stack_get(struct tether_stack *s, size_t size, size_t guard,
                       int force_mprotect)
 {
-    int kind = tether__stack_guard_method(force_mprotect);
-    struct tether_stack_class *c = class_of(size, guard, kind);
+    int err, kind = tether__stack_guard_method(force_mprotect);
+    struct tether_stack_class *c = class_asked(size, guard, kind, &err);
 
     if (!c)
-        return -ENOMEM;
+        return err;
     for (int i = 0; i < CACHE_CLASSES; i++) {
         struct cache *k = &caches[i];
         if (k->cls == c && k->n > 0) {
