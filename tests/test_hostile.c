@@ -16,7 +16,14 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -274,6 +281,83 @@ START_TEST(test_unwind_after_overflow_small_guards)
 {
     for (size_t pages = 3; pages <= 8; pages++)
         overflow_with_guard(pages, 0);
+}
+END_TEST
+
+/*
+ * A kernel older than 6.13 has no guard markers: MADV_GUARD_INSTALL
+ * (102) and MADV_GUARD_REMOVE (103) fail with EINVAL, and tether falls
+ * back to mprotect for good. This kernel may have them, so a seccomp
+ * filter makes them fail the old kernel's way, in a child process: the
+ * first guard falls back, and an overflow is unwound (the guard opened
+ * and closed by mprotect) on that first stack and on the ones after.
+ */
+static int refuse_guard_markers(void)
+{
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_madvise, 0, 4),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 102, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 103, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {sizeof code / sizeof code[0], code};
+
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+/* In the child: exit status 0, or the number of the check that failed. */
+static int overflow_and_unwind_without_markers(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    /* A geometry no other test asks for: its first slot is a fresh one. */
+    tether_fiber_opts o = {.stack_size = 72 * 1024, .guard_size = 6 * (size_t)page};
+    char *lo, perm[5];
+
+    if (refuse_guard_markers() != 0)
+        return 1;
+    if (madvise(&perm, 1, 102) == 0 || errno != EINVAL)
+        return 2; /* the filter does not work as an old kernel */
+    for (int round = 0; round < 3; round++) {
+        tether_fiber *f;
+        if (tether_fiber_create(&f, overflows, NULL, &o) != 0)
+            return 3;
+        tether_fiber_stack(f, (void **)&lo, NULL);
+        prot_at(lo - 1, perm);
+        if (strcmp(perm, "---p") != 0)
+            return 4; /* the guard is a PROT_NONE mapping: mprotect's */
+        cleanups = 0;
+        if (tether_fiber_resume(f, NULL, NULL) != TETHER_FAULTED ||
+            tether_fiber_fault(f)->kind != TETHER_FAULT_STACK_OVERFLOW)
+            return 5;
+        if (tether_fiber_unwind(f) < 0 || cleanups == 0)
+            return 6; /* the guard opened for the unwind: cleanups ran */
+        prot_at(lo - 1, perm);
+        if (strcmp(perm, "---p") != 0)
+            return 7; /* and closed again */
+        if (tether_fiber_destroy(f) != 0)
+            return 8;
+    }
+    return 0;
+}
+
+START_TEST(test_overflow_unwinds_on_a_kernel_without_guard_markers)
+{
+    int status;
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(overflow_and_unwind_without_markers());
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "child failed check %d (status %#x)", WEXITSTATUS(status), status);
 }
 END_TEST
 
@@ -833,6 +917,7 @@ static Suite *hostile_suite(void)
     tcase_add_test(tc, test_unwind_after_overflow_one_page_guard);
     tcase_add_test(tc, test_unwind_after_overflow_two_page_guard);
     tcase_add_test(tc, test_unwind_after_overflow_small_guards);
+    tcase_add_test(tc, test_overflow_unwinds_on_a_kernel_without_guard_markers);
     tcase_add_test(tc, test_unwind_at_the_edge_of_a_small_guard);
     suite_add_tcase(s, tc);
 

@@ -32,21 +32,6 @@ static void maps(long *count, long *bytes)
     fclose(fp);
 }
 
-/* Protection of the mapping that holds addr, as in /proc/self/maps ("rw-p"). */
-static void prot_at(const void *addr, char out[5])
-{
-    FILE *fp = fopen("/proc/self/maps", "r");
-    char line[512], perm[5];
-    unsigned long lo, hi;
-    strcpy(out, "none");
-    ck_assert_ptr_nonnull(fp);
-    while (fgets(line, sizeof line, fp))
-        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perm) == 3 &&
-            (uintptr_t)addr >= lo && (uintptr_t)addr < hi)
-            strcpy(out, perm);
-    fclose(fp);
-}
-
 static void *noop(void *arg, void *in)
 {
     (void)arg;

@@ -4,8 +4,10 @@
 
 #include <check.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <tether.h>
@@ -203,6 +205,21 @@ static inline tether_fiber *make_fiber(tether_fn fn, void *arg)
     ck_assert_msg(err == 0, "tether_fiber_create: %s", tether_strerror(err));
     ck_assert_ptr_nonnull(f);
     return f;
+}
+
+/* Protection of the mapping that holds addr, as in /proc/self/maps ("rw-p"). */
+static inline void prot_at(const void *addr, char out[5])
+{
+    FILE *fp = fopen("/proc/self/maps", "r");
+    char line[512], perm[5];
+    unsigned long lo, hi;
+    strcpy(out, "none");
+    ck_assert_ptr_nonnull(fp);
+    while (fgets(line, sizeof line, fp))
+        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perm) == 3 &&
+            (uintptr_t)addr >= lo && (uintptr_t)addr < hi)
+            strcpy(out, perm);
+    fclose(fp);
 }
 
 /* This process's resident memory, in KiB (from /proc/self/statm). */
