@@ -141,6 +141,12 @@ void tether__arch_uc_jump(void *uc, uintptr_t pc, uintptr_t sp);
 /* Sets the context's MXCSR and x87 control word. */
 void tether__arch_uc_set_ctl(void *uc, uint32_t mxcsr, uint16_t x87_cw);
 /*
+ * Sets the context's MXCSR and x87 control word to the calling code's
+ * (under valgrind, a handler runs with the interrupted code's words, and
+ * its signal frame holds other ones: signals.c).
+ */
+void tether__arch_uc_set_ctl_live(void *uc);
+/*
  * Leaves the signal handler for the context without a sigreturn, as
  * setcontext() does: its signal mask, floating-point control and
  * registers (signals.c: under valgrind only). Only for a context that

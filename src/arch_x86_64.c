@@ -157,6 +157,15 @@ void tether__arch_uc_set_ctl(void *ucv, uint32_t mxcsr, uint16_t x87_cw)
     }
 }
 
+void tether__arch_uc_set_ctl_live(void *uc)
+{
+    uint32_t mxcsr;
+    uint16_t x87_cw;
+
+    __asm__ volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(x87_cw));
+    tether__arch_uc_set_ctl(uc, mxcsr, x87_cw);
+}
+
 uint64_t tether__arch_uc_ctl(const void *ucv)
 {
     const ucontext_t *uc = ucv;

@@ -68,8 +68,22 @@ static __thread int to_host __attribute__((tls_model("initial-exec")));
  * gives the registers the definedness they had when the signal came, so
  * that memcheck takes a host's registers for the guest's, often
  * uninitialised. Under valgrind a context sent to a host is left by
- * setcontext() instead, which loads all of that from memory.
+ * setcontext() instead, which loads all of that from memory. Its signal
+ * frame's floating-point control words are not the interrupted code's
+ * either (the handler runs with those, in the registers): they are put
+ * in the frame when the signal comes, for the clients that leave them
+ * as they are (a fiber that shares the host's control words).
  */
+static void came(void *uc)
+{
+#ifdef HAVE_VALGRIND_VALGRIND_H
+    if (RUNNING_ON_VALGRIND)
+        tether__arch_uc_set_ctl_live(uc);
+#else
+    (void)uc;
+#endif
+}
+
 static void leave(void *uc)
 {
 #ifdef HAVE_VALGRIND_VALGRIND_H
@@ -85,6 +99,7 @@ static void on_signal(int sig, siginfo_t *info, void *uc)
     int saved_errno = errno, taken = 0;
 
     to_host = 0;
+    came(uc);
     for (int i = 0; i < nclients && !taken; i++) {
         const struct tether_signal_client *c = clients[i];
         if (sig == TETHER_KILL_SIGNAL)
