@@ -149,7 +149,7 @@ void tether__arch_uc_set_ctl_live(void *uc);
 /*
  * Leaves the signal handler for the context without a sigreturn, as
  * setcontext() does: its signal mask, floating-point control and
- * registers (signals.c: under valgrind only). Only for a context that
+ * registers (signals.c). Only for a context that
  * continues at a call boundary: rax, r10, r11 and the flags are not
  * restored, and the word below its stack pointer is overwritten.
  * Returns only if it could not.

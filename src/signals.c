@@ -63,32 +63,43 @@ static void chain(int sig, siginfo_t *info, void *uc);
 static __thread int to_host __attribute__((tls_model("initial-exec")));
 
 /*
- * valgrind's sigreturn (amd64) applies a context's general registers and
- * pc only: not its signal mask, not its floating-point control, and it
- * gives the registers the definedness they had when the signal came, so
- * that memcheck takes a host's registers for the guest's, often
- * uninitialised. Under valgrind a context sent to a host is left by
- * setcontext() instead, which loads all of that from memory. Its signal
- * frame's floating-point control words are not the interrupted code's
- * either (the handler runs with those, in the registers): they are put
- * in the frame when the signal comes, for the clients that leave them
- * as they are (a fiber that shares the host's control words).
+ * A context sent to a host (a fiber's stop, a guarded call's escape:
+ * both continue at a call boundary) is left by setcontext(), not by
+ * returning into sigreturn. setcontext sets the signal mask (one system
+ * call), the floating-point control words and the registers from the
+ * context, and jumps; sigreturn also restores the whole vector register
+ * file that the kernel saved, which no call boundary needs: 0.25 to 0.35
+ * us more per stop, measured here (make bench, "fault to FAULTED").
+ * glibc's setcontext is that system call and register loads: no lock, no
+ * allocation. If it fails the handler returns, into sigreturn.
+ *
+ * Under valgrind it is needed, not just faster: valgrind's sigreturn
+ * (amd64) applies a context's general registers and pc only, not its
+ * signal mask or floating-point control, and gives the registers the
+ * definedness they had when the signal came (memcheck then takes a
+ * host's registers for the guest's). Its signal frame's floating-point
+ * control words are not the interrupted code's either (the handler runs
+ * with those, in the registers): they are put in the frame when the
+ * signal comes, for the clients that leave them as they are (a fiber
+ * that shares the host's control words).
  */
+/*
+ * ASan and TSan wrap signal handlers and must see them return (TSan
+ * otherwise takes the host for code still inside the handler, ASan keeps
+ * the handler's frames poisoned): in their builds the handler returns,
+ * into sigreturn, as before.
+ */
+#if defined(TETHER_ASAN) || defined(TETHER_TSAN)
+#define LEAVE_BY_SETCONTEXT 0
+#else
+#define LEAVE_BY_SETCONTEXT 1
+#endif
+
 static void came(void *uc)
 {
 #ifdef HAVE_VALGRIND_VALGRIND_H
     if (RUNNING_ON_VALGRIND)
         tether__arch_uc_set_ctl_live(uc);
-#else
-    (void)uc;
-#endif
-}
-
-static void leave(void *uc)
-{
-#ifdef HAVE_VALGRIND_VALGRIND_H
-    if (RUNNING_ON_VALGRIND)
-        tether__arch_uc_leave(uc);
 #else
     (void)uc;
 #endif
@@ -110,8 +121,8 @@ static void on_signal(int sig, siginfo_t *info, void *uc)
     if (!taken)
         chain(sig, info, uc);
     errno = saved_errno;
-    if (taken && to_host)
-        leave(uc);
+    if (LEAVE_BY_SETCONTEXT && taken && to_host)
+        tether__arch_uc_leave(uc); /* returns only if it could not */
 }
 
 /* A fault the kernel raised: returning re-runs the faulting instruction. */
@@ -174,11 +185,11 @@ static void chain(int sig, siginfo_t *info, void *uc)
 
 /*
  * The context a handler sends back to the host keeps the signal mask of
- * the code it interrupted (the kernel restores uc_sigmask): a guest that
+ * the code it interrupted (setcontext sets uc_sigmask): a guest that
  * had blocked tether's own signals, or a guest signal handler that was
  * interrupted with its signal blocked, would leave them blocked in the
- * host. Tether's signals at least are unblocked again. The context is
- * marked for leave() too.
+ * host. Tether's signals at least are unblocked again. The handler then
+ * leaves by setcontext (on_signal).
  */
 void tether__signals_to_host(void *ucv)
 {

@@ -480,6 +480,114 @@ START_TEST(test_fault_keeps_shared_fp_control)
 END_TEST
 
 /*
+ * The host's callee-saved registers come back from a fault's stop as
+ * from any call: the handler sends the host back by loading the
+ * registers kept at the top of the fiber's stack. In assembly, so that
+ * each register holds a known value across the call:
+ *   long resume_counting_clobbers(tether_fiber *f)
+ * resumes f with rbx, rbp, r12-r15 set to known values and returns how
+ * many of them changed.
+ */
+long resume_counting_clobbers(tether_fiber *f);
+__asm__(".text\n"
+        ".globl resume_counting_clobbers\n"
+        ".type resume_counting_clobbers, @function\n"
+        "resume_counting_clobbers:\n"
+        "  .cfi_startproc\n"
+        "  pushq %rbp\n"
+        "  .cfi_adjust_cfa_offset 8\n"
+        "  .cfi_rel_offset %rbp, 0\n"
+        "  pushq %rbx\n"
+        "  .cfi_adjust_cfa_offset 8\n"
+        "  .cfi_rel_offset %rbx, 0\n"
+        "  pushq %r12\n"
+        "  .cfi_adjust_cfa_offset 8\n"
+        "  .cfi_rel_offset %r12, 0\n"
+        "  pushq %r13\n"
+        "  .cfi_adjust_cfa_offset 8\n"
+        "  .cfi_rel_offset %r13, 0\n"
+        "  pushq %r14\n"
+        "  .cfi_adjust_cfa_offset 8\n"
+        "  .cfi_rel_offset %r14, 0\n"
+        "  pushq %r15\n"
+        "  .cfi_adjust_cfa_offset 8\n"
+        "  .cfi_rel_offset %r15, 0\n"
+        "  subq $8, %rsp\n" /* 16-aligned for the call */
+        "  .cfi_adjust_cfa_offset 8\n"
+        "  movabsq $0x1111111111111111, %rbx\n"
+        "  movabsq $0x2222222222222222, %rbp\n"
+        "  movabsq $0x3333333333333333, %r12\n"
+        "  movabsq $0x4444444444444444, %r13\n"
+        "  movabsq $0x5555555555555555, %r14\n"
+        "  movabsq $0x6666666666666666, %r15\n"
+        "  xorl %esi, %esi\n"
+        "  xorl %edx, %edx\n"
+        "  call tether_fiber_resume@PLT\n"
+        "  xorl %eax, %eax\n"
+        "  movabsq $0x1111111111111111, %rcx\n"
+        "  cmpq %rcx, %rbx\n"
+        "  setne %cl\n"
+        "  movzbl %cl, %ecx\n"
+        "  addq %rcx, %rax\n"
+        "  movabsq $0x2222222222222222, %rcx\n"
+        "  cmpq %rcx, %rbp\n"
+        "  setne %cl\n"
+        "  movzbl %cl, %ecx\n"
+        "  addq %rcx, %rax\n"
+        "  movabsq $0x3333333333333333, %rcx\n"
+        "  cmpq %rcx, %r12\n"
+        "  setne %cl\n"
+        "  movzbl %cl, %ecx\n"
+        "  addq %rcx, %rax\n"
+        "  movabsq $0x4444444444444444, %rcx\n"
+        "  cmpq %rcx, %r13\n"
+        "  setne %cl\n"
+        "  movzbl %cl, %ecx\n"
+        "  addq %rcx, %rax\n"
+        "  movabsq $0x5555555555555555, %rcx\n"
+        "  cmpq %rcx, %r14\n"
+        "  setne %cl\n"
+        "  movzbl %cl, %ecx\n"
+        "  addq %rcx, %rax\n"
+        "  movabsq $0x6666666666666666, %rcx\n"
+        "  cmpq %rcx, %r15\n"
+        "  setne %cl\n"
+        "  movzbl %cl, %ecx\n"
+        "  addq %rcx, %rax\n"
+        "  addq $8, %rsp\n"
+        "  .cfi_adjust_cfa_offset -8\n"
+        "  popq %r15\n"
+        "  .cfi_adjust_cfa_offset -8\n"
+        "  popq %r14\n"
+        "  .cfi_adjust_cfa_offset -8\n"
+        "  popq %r13\n"
+        "  .cfi_adjust_cfa_offset -8\n"
+        "  popq %r12\n"
+        "  .cfi_adjust_cfa_offset -8\n"
+        "  popq %rbx\n"
+        "  .cfi_adjust_cfa_offset -8\n"
+        "  popq %rbp\n"
+        "  .cfi_adjust_cfa_offset -8\n"
+        "  ret\n"
+        "  .cfi_endproc\n"
+        ".size resume_counting_clobbers, .-resume_counting_clobbers\n");
+
+START_TEST(test_fault_keeps_host_callee_saved_registers)
+{
+    static const int kinds[] = {TETHER_FAULT_SEGV, TETHER_FAULT_ILL, TETHER_FAULT_FPE,
+                                TETHER_FAULT_STACK_OVERFLOW};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        tether_fiber *f;
+        ck_assert_int_eq(tether_fiber_create(&f, guest_faults, (void *)(intptr_t)kinds[i], NULL),
+                         0);
+        ck_assert_int_eq(resume_counting_clobbers(f), 0);
+        ck_assert_int_eq(tether_fiber_state(f), TETHER_FAULTED);
+        tether_fiber_destroy(f);
+    }
+}
+END_TEST
+
+/*
  * A corrupt stack does not stop the fault from being reported. rbp
  * points nowhere and the function's own return address is overwritten
  * with an unmapped address, then it faults: a walk of its frames meets
@@ -572,6 +680,7 @@ int main(void)
     tcase_add_test(tc, test_report_names_frames);
     tcase_add_test(tc, test_fault_restores_host_fp_control);
     tcase_add_test(tc, test_fault_keeps_shared_fp_control);
+    tcase_add_test(tc, test_fault_keeps_host_callee_saved_registers);
     tcase_add_test(tc, test_fault_with_corrupt_frames);
     tcase_add_test(tc, test_fault_unblocks_tether_signals);
     suite_add_tcase(s, tc);
