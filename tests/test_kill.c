@@ -821,7 +821,16 @@ START_TEST(test_kill_race)
                   outcomes[TETHER_KILL_PENDING], outcomes[TETHER_KILL_SIGNALLED],
                   outcomes[TETHER_KILL_FINISHED]);
     ck_assert_int_gt(terminated, 0);
-    ck_assert_int_lt(terminated, RACE_FIBERS);
+    /*
+     * Some fibers outran their kill. Under a sanitizer few do (9990 of
+     * 10000 terminated is usual under ASan), and none now and then: said,
+     * not required, as for the kill after the end above.
+     */
+    if (test_sanitizer() && terminated == RACE_FIBERS)
+        fprintf(stderr, "kill race: no fiber outran its kill; not required under %s\n",
+                test_sanitizer());
+    else
+        ck_assert_int_lt(terminated, RACE_FIBERS);
 }
 END_TEST
 
