@@ -12,14 +12,6 @@ skip() {
     exit 77
 }
 case $prog in
-*/test_hostile | */test_unwind)
-    # Stack overflows: valgrind's stack pointer in the faulting context
-    # is not the kernel's, and the unwind of the overflowed fiber fails
-    # (-ENOTRECOVERABLE: test_unwind_after_overflow_*, test_deep_overflow_unwinds,
-    # test_thread_exit_during_unwind_closes_guard); test_hostile's resumes
-    # from signal handlers on the alternate stack and its wild call are
-    # reported by memcheck too.
-    skip "unwinds after a stack overflow fail: valgrind's faulting stack pointer is not the kernel's" ;;
 */test_seq | */test_seq_macro | */test_seq_macro_O0 | */test_seq_macro_O3 | */test_probe)
     # Sequences and probes resume the interrupted code at another pc, or
     # read through PROT_NONE and unmapped memory on purpose: under
