@@ -88,7 +88,8 @@ int tether_host_leave(void)
  * holds kills (an INTERRUPT DEFER range, such as the switch code; a
  * RESPONSE the signal was just sent to: seq_signal.c), not between a
  * sanitizer's announcement of a switch and its confirmation
- * (sanitize.h), and in its guest code if it names any. Everywhere else the kill waits for a checkpoint.
+ * (sanitize.h), and in its guest code if it names any. Everywhere else
+ * the kill waits for a checkpoint.
  */
 static int interruptible(const tether_fiber *f, const void *uc)
 {

@@ -82,12 +82,11 @@ static __thread int to_host __attribute__((tls_model("initial-exec")));
  * with those, in the registers): they are put in the frame when the
  * signal comes, for the clients that leave them as they are (a fiber
  * that shares the host's control words).
- */
-/*
+ *
  * ASan and TSan wrap signal handlers and must see them return (TSan
  * otherwise takes the host for code still inside the handler, ASan keeps
  * the handler's frames poisoned): in their builds the handler returns,
- * into sigreturn, as before.
+ * into sigreturn.
  */
 #if defined(TETHER_ASAN) || defined(TETHER_TSAN)
 #define LEAVE_BY_SETCONTEXT 0

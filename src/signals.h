@@ -56,9 +56,9 @@ int tether__signals_install(void);
  * Says that the handler sends the thread to a host, at a call boundary
  * (a fiber's host, a guarded call's caller): clears tether's signals from
  * the mask the context will return with (they must not stay blocked
- * there because the code it left had blocked them), and under valgrind
- * has the handler leave by setcontext() rather than by its sigreturn
- * (signals.c). The client's last edit of the context. Async-signal-safe.
+ * there because the code it left had blocked them), and has the handler
+ * leave by setcontext() rather than by sigreturn (signals.c says why and
+ * when). The client's last edit of the context. Async-signal-safe.
  */
 void tether__signals_to_host(void *uc);
 
